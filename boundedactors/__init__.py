@@ -1,0 +1,59 @@
+"""boundedactors: one long-lived actor per object, within limits outsiders cannot break.
+
+See the README and docs/ for a guide. The public names are re-exported here.
+"""
+
+from .actor import Actor, StopActor
+from .clock import Clock, LoopClock
+from .errors import (
+    ActorNotFound,
+    ActorStopped,
+    AlreadyRegistered,
+    AskTimeout,
+    BoundedActorsError,
+    InvalidSymbol,
+    LimitExceeded,
+    MailboxFull,
+    RegistryFull,
+    RestartIntensityExceeded,
+    SpawnLimitExceeded,
+    SupervisorClosed,
+    SymbolLimitExceeded,
+)
+from .registry import Registry
+from .router import Router, publish
+from .runtime import ActorRef
+from .stats import DeadLetter, Stats
+from .supervisor import Supervisor
+from .symbols import Symbol, SymbolTable
+
+__all__ = [
+    "Actor",
+    "ActorNotFound",
+    "ActorRef",
+    "ActorStopped",
+    "AlreadyRegistered",
+    "AskTimeout",
+    "BoundedActorsError",
+    "Clock",
+    "DeadLetter",
+    "InvalidSymbol",
+    "LimitExceeded",
+    "LoopClock",
+    "MailboxFull",
+    "Registry",
+    "RegistryFull",
+    "RestartIntensityExceeded",
+    "Router",
+    "SpawnLimitExceeded",
+    "Stats",
+    "StopActor",
+    "Supervisor",
+    "SupervisorClosed",
+    "Symbol",
+    "SymbolLimitExceeded",
+    "SymbolTable",
+    "publish",
+]
+
+__version__ = "0.1.0"
