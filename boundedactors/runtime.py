@@ -295,22 +295,25 @@ class ActorRef(Generic[MessageT, ReplyT]):
             ActorStopped: the actor stopped while the sender waited.
         """
         size = self._spec.mailbox_size
+        clock = self._spec.runtime.clock
+        deadline = None if timeout is None else clock.now() + timeout
         while True:
             if self._state >= STOPPING:
                 raise ActorStopped(_label(self._name))
             mailbox = self._mailbox
             extra = self._extra
-            waiting = extra is not None and extra.send_waiters
-            if size is None or mailbox is None or (len(mailbox) < size and not waiting):
+            queued = extra is not None and bool(extra.send_waiters)
+            if size is None or mailbox is None or (len(mailbox) < size and not queued):
                 self.tell(message)
                 return
-            await self._wait_for_room(size, timeout)
-            timeout = None if timeout is None else 0.0
+            remaining = None if deadline is None else max(0.0, deadline - clock.now())
+            await self._wait_for_room(size, remaining)
             mailbox = self._mailbox
             if self._state < STOPPING and (mailbox is None or len(mailbox) < size):
                 self.tell(message)
-                self._wake_sender()
                 return
+            # Another sender's tell() took the room first: wait again, within the
+            # time that is left.
 
     async def stop(self) -> None:
         """Stop the actor after its current message and wait until it has stopped.
@@ -399,6 +402,10 @@ class ActorRef(Generic[MessageT, ReplyT]):
                 current=0 if mailbox is None else len(mailbox),
                 actor=_label(self._name),
             ) from None
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._wake_sender()  # pass on the room this sender was woken for
+            raise
         finally:
             if handle is not None:
                 handle.cancel()
@@ -608,8 +615,13 @@ class Runtime:
         if extra is not None and extra.stop_reason is not None:
             await supervisor._handle_stop_request(ref)
             return 0
-        if state == STARTING and not await supervisor._start_actor(ref):
-            return 0
+        if state == STARTING:
+            if not await supervisor._start_actor(ref):
+                return 0
+            extra = ref._extra
+            if extra is not None and extra.stop_reason is not None:
+                await supervisor._handle_stop_request(ref)
+                return 0
 
         actor = ref._actor
         assert actor is not None

@@ -747,13 +747,15 @@ class Supervisor:
         )
         logger.error("%s; stopping its children", self._failure)
         self._state = "failed"
-        self._runtime.spawn_background(
-            self._stop_children("shutdown"), f"boundedactors-failed-{self.name}"
-        )
         parent = self._parent
-        if parent is not None:
-            parent._children.pop(self, None)
+        if parent is None:
+            stopping = self._stop_children("shutdown")
+        else:
+            # aclose() also removes this supervisor from its parent, once its
+            # actors have stopped and no longer count against the parent.
+            stopping = self.aclose()
             parent._child_supervisor_failed(self)
+        self._runtime.spawn_background(stopping, f"boundedactors-failed-{self.name}")
 
     def _child_supervisor_failed(self, child: Supervisor) -> None:
         logger.error("nested supervisor %r failed under %r", child.name, self.name)
