@@ -1,0 +1,1 @@
+"""Benchmarks of boundedactors against its baselines; run ``python -m benchmarks``."""
