@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "FakeTimer"]
+
+# Passes of the event loop that settle() allows before it concludes that some task
+# never blocks. One pass runs the callbacks in the loop's ready queue once.
+_MAX_SETTLE_ROUNDS = 100_000
 
 
 class FakeTimer:
@@ -34,9 +38,18 @@ class FakeTimer:
 class FakeClock:
     """A clock that moves only when a test calls :meth:`advance`.
 
-    Pass it as ``Supervisor(clock=FakeClock())``; everything that supervisor times
-    then reads this clock. Timers fire in deadline order, and timers with equal
-    deadlines fire in the order they were scheduled.
+    Pass it as ``Supervisor(clock=FakeClock())``: every timer of that supervisor and
+    of what it runs (nested supervisors, routers, spawn rate buckets, restart
+    windows and backoff, ``ask`` and ``send`` timeouts, ``on_stop`` timeouts,
+    throttled log windows) then reads this clock, and no test has to sleep.
+
+    Timers fire in deadline order, and timers with equal deadlines fire in the
+    order they were scheduled. A timer scheduled at or before :meth:`now` runs on
+    the next pass of the event loop, as ``loop.call_at`` would run it.
+
+    Runtime complexity: O(log n) to schedule and to fire a timer, for n timers
+    pending; cancelling is O(1) and the cancelled entry is dropped when it reaches
+    the front of the heap.
 
     >>> clock = FakeClock(start=100.0)
     >>> clock.now()
@@ -50,13 +63,30 @@ class FakeClock:
         self._timers: list[tuple[float, int, FakeTimer]] = []
         self._sequence = itertools.count()
         self._runtimes: list[Runtime] = []
+        self._advancing = False
+
+    def __repr__(self) -> str:
+        return f"<FakeClock now={self._now} pending={self.pending}>"
 
     def now(self) -> float:
         """Return the virtual time in seconds."""
         return self._now
 
-    def call_at(self, when: float, callback: Callable[[], object]) -> FakeTimer:
-        """Schedule ``callback`` at virtual time ``when``."""
+    def call_at(
+        self, when: float, callback: Callable[[], object]
+    ) -> FakeTimer | asyncio.Handle:
+        """Schedule ``callback`` at virtual time ``when``.
+
+        A ``when`` at or before :meth:`now` runs ``callback`` on the next pass of
+        the running event loop, without waiting for :meth:`advance`.
+        """
+        if when <= self._now:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass  # no loop yet: the next advance() or settle() runs it
+            else:
+                return loop.call_soon(callback)
         timer = FakeTimer(when, callback)
         heapq.heappush(self._timers, (when, next(self._sequence), timer))
         return timer
@@ -77,7 +107,7 @@ class FakeClock:
 
     @property
     def pending(self) -> int:
-        """Number of timers scheduled and not cancelled."""
+        """Number of timers scheduled and not cancelled. O(n)."""
         return sum(1 for _, _, timer in self._timers if not timer.cancelled)
 
     def next_deadline(self) -> float | None:
@@ -88,41 +118,65 @@ class FakeClock:
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, firing due timers in deadline order.
 
-        After each timer fires, this waits until the work it caused has settled, so
-        the test sees the state after all of it.
+        Before the first timer, after each timer and at the end, this waits until
+        the event loop is quiet (see :meth:`settle`), so a timer sees the work
+        caused by the ones before it and the test sees the state after all of it.
+
+        Raises:
+            ValueError: ``seconds`` is negative, infinite or NaN.
+            RuntimeError: another ``advance`` of this clock is still running.
         """
         if not (math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
-        target = self._now + seconds
-        await self.settle()
-        while True:
-            self._drop_cancelled()
-            if not self._timers or self._timers[0][0] > target:
-                break
-            when, _, timer = heapq.heappop(self._timers)
-            self._now = max(self._now, when)
-            callback = timer.callback
-            timer.cancel()
-            if callback is not None:
-                callback()
-            await self.settle()
-        self._now = target
-        await self.settle()
+        await self._advance(self._now + seconds, None)
 
-    async def settle(self) -> None:
-        """Wait until every task on the event loop is blocked.
-
-        Work waiting on this clock, on real I/O or on real timers counts as blocked,
-        so a handler asleep in virtual time does not stop ``advance``.
+    async def advance_to(self, when: float) -> None:
+        """Move time forward to ``when``, as :meth:`advance` does.
 
         Raises:
-            RuntimeError: tasks kept the loop busy for 100,000 rounds (a task that
+            ValueError: ``when`` is before :meth:`now`, infinite or NaN.
+        """
+        if not (math.isfinite(when) and when >= self._now):
+            raise ValueError(
+                f"when must be a finite time >= now ({self._now}), got {when!r}"
+            )
+        await self._advance(when, None)
+
+    async def advance_until(
+        self, condition: Callable[[], bool], *, timeout: float
+    ) -> bool:
+        """Fire timers in deadline order until ``condition()`` holds.
+
+        Time stops at the timer after which ``condition()`` became true, so the
+        test can check what else happened at that moment; otherwise it stops
+        ``timeout`` seconds from now. Returns whether ``condition()`` holds.
+        """
+        if not (math.isfinite(timeout) and timeout >= 0):
+            raise ValueError(f"timeout must be a finite number >= 0, got {timeout!r}")
+        await self._advance(self._now + timeout, condition)
+        return condition()
+
+    async def settle(self) -> None:
+        """Run due timers, then wait until every task on the event loop is blocked.
+
+        A task waiting on this clock, on real I/O, on a real timer or on a thread
+        counts as blocked. So a handler asleep in virtual time does not stop
+        ``settle``, but neither does a store call running in a thread: await
+        ``Supervisor.settle()`` for that, which waits for every busy worker.
+
+        Runtime complexity: a few passes of the event loop once it is quiet, plus
+        the passes the pending work needs.
+
+        Raises:
+            RuntimeError: tasks kept the loop busy for 100,000 passes (a task that
                 never awaits anything that blocks).
         """
+        self._fire_due()
         loop = asyncio.get_running_loop()
-        # NOTE: asyncio has no public "all tasks blocked" check; the ready queue of
-        # the default event loop is the most direct signal. Loops without it fall
-        # back to waiting for the supervisors' own work.
+        # NOTE: asyncio has no public "every task is blocked" check. The ready queue
+        # of the default event loop is the most direct signal. Loops without it
+        # (uvloop) fall back to the supervisors' own settle, which also waits for
+        # handlers asleep in virtual time and so can wait forever on them.
         ready = getattr(loop, "_ready", None)
         if ready is None:
             for runtime in list(self._runtimes):
@@ -130,21 +184,72 @@ class FakeClock:
                     await runtime.settle()
             return
         quiet = 0
-        for _ in range(100_000):
+        for _ in range(_MAX_SETTLE_ROUNDS):
             await asyncio.sleep(0)
-            quiet = quiet + 1 if not ready else 0
+            if ready or self._fire_due():
+                quiet = 0
+            else:
+                quiet += 1
             if quiet >= 3:
                 return
-        raise RuntimeError("the event loop did not settle within 100,000 rounds")
+        raise RuntimeError(
+            f"the event loop did not settle within {_MAX_SETTLE_ROUNDS} passes; "
+            "a task may be looping without blocking"
+        )
 
     def attach(self, runtime: Runtime) -> None:
-        """Register a runtime that :meth:`advance` waits for. Called by supervisors."""
+        """Register a runtime that :meth:`settle` waits for. Called by supervisors."""
         self._runtimes.append(runtime)
 
     def detach(self, runtime: Runtime) -> None:
         """Forget a runtime that has stopped."""
         if runtime in self._runtimes:
             self._runtimes.remove(runtime)
+
+    async def _advance(
+        self, target: float, condition: Callable[[], bool] | None
+    ) -> None:
+        if self._advancing:
+            raise RuntimeError(
+                "FakeClock.advance is already running in another task; "
+                "await it before advancing again"
+            )
+        self._advancing = True
+        try:
+            await self.settle()
+            while condition is None or not condition():
+                self._drop_cancelled()
+                if not self._timers or self._timers[0][0] > target:
+                    break
+                when, _, timer = heapq.heappop(self._timers)
+                self._now = max(self._now, when)
+                self._fire(timer)
+                await self.settle()
+            else:
+                return  # condition() holds: time stays at the last timer fired
+            self._now = max(self._now, target)
+            await self.settle()
+        finally:
+            self._advancing = False
+
+    def _fire_due(self) -> bool:
+        """Fire every timer due at or before now; return whether any fired."""
+        fired = False
+        timers = self._timers
+        while True:
+            self._drop_cancelled()
+            if not timers or timers[0][0] > self._now:
+                return fired
+            _, _, timer = heapq.heappop(timers)
+            self._fire(timer)
+            fired = True
+
+    @staticmethod
+    def _fire(timer: FakeTimer) -> None:
+        callback = timer.callback
+        timer.cancel()
+        if callback is not None:
+            callback()
 
     def _drop_cancelled(self) -> None:
         timers = self._timers
