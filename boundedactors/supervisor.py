@@ -206,12 +206,13 @@ class Supervisor:
                 ),
                 rng=random.Random(seed),
             )
-            self.registry = registry or Registry()
-            self.symbols = symbols or SymbolTable()
+            # Compare with None: an empty Registry or SymbolTable is falsy.
+            self.registry = registry if registry is not None else Registry()
+            self.symbols = symbols if symbols is not None else SymbolTable()
         else:
             self._runtime = _parent._runtime
-            self.registry = registry or _parent.registry
-            self.symbols = symbols or _parent.symbols
+            self.registry = registry if registry is not None else _parent.registry
+            self.symbols = symbols if symbols is not None else _parent.symbols
             if dead_letters is None:
                 self._dead_letter_hook = _parent._dead_letter_hook
         self.clock = self._runtime.clock
