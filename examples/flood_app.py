@@ -1,0 +1,640 @@
+"""A shopping-cart web app that keeps one actor per session, and its naive twin.
+
+Run it alone with ``python examples/flood_app.py --port 8000`` (add ``--unbounded``
+for the naive twin); ``examples/flood_demo.py`` starts it for you and floods it.
+
+HTTP API (the same in both modes):
+
+- ``POST /carts/{session}/items`` with a JSON object ``{"item": str, "qty": int,
+  "attrs": {name: str}}`` adds ``qty`` of ``item`` and returns ``{"count": total
+  quantity, "lines": distinct items}``.
+- ``GET /carts/{session}`` returns the same figures without changing the cart.
+- ``GET /stats`` returns the server's own figures: actors alive and the maximum
+  seen, RSS, symbols used and their limit, responses with status 500, rejections.
+
+The bounded app keeps each cart in an actor started on first use through a
+:class:`boundedactors.Router` under a :class:`boundedactors.Supervisor` with
+``max_children``, a spawn rate and a per-client quota. The client is the value of
+the ``X-Api-Key`` header, or the peer address when the header is missing. Names of
+cart attributes go through a :class:`boundedactors.SymbolTable` with a ceiling.
+The body is read with a size cap and a cart stops after ``idle_timeout`` seconds
+without a request.
+
+Status codes for limits, each with a ``Retry-After`` header in whole seconds:
+
+=====  ==================================================================
+429    spawn rate (``retry_after`` of the error), per-client quota and
+       quota-key table (``idle_timeout``, the longest an unused cart keeps
+       its slot), full mailbox (1 s)
+503    ``max_children`` (``idle_timeout``), symbol ceiling (3600 s, because the
+       table does not shrink while the server runs), reply timed out (1 s)
+400    invalid session id or API key, malformed JSON, unknown field, invalid
+       value, too many attributes, cart line limit
+413    body larger than ``max_body`` bytes
+=====  ==================================================================
+
+The naive twin (``--unbounded``) serves the same API with a plain dict of
+sessions, each an asyncio task reading its own unbounded ``asyncio.Queue``. It has
+no quotas, interns every attribute name forever, reads bodies whole, and finds a
+session by a linear scan over the dict, as a registry kept in a list does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psutil  # type: ignore[import-untyped]
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+import boundedactors as ba
+from boundedactors.errors import shorten
+
+logger = logging.getLogger("flood_app")
+
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+API_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# The request's own field names: looked up with ``get``, never interned.
+REQUEST_FIELDS = ba.SymbolTable.from_allowlist(["item", "qty", "attrs"])
+KNOWN_ATTRIBUTES = ("color", "size", "gift", "note")
+MAX_TEXT = 64
+MAX_QTY = 100
+
+# Retry-After values for limit errors whose retry_after is None.
+MAILBOX_RETRY_AFTER = 1.0
+TIMEOUT_RETRY_AFTER = 1.0
+SYMBOLS_RETRY_AFTER = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Configuration of the bounded app; every figure is a hard limit."""
+
+    max_children: int = 1000
+    spawn_rate: float = 200.0
+    spawn_burst: float = 400.0
+    per_client: int = 100
+    max_clients: int = 2000
+    mailbox_size: int = 64
+    symbol_limit: int = 1000
+    max_attrs: int = 16
+    max_lines: int = 100
+    max_body: int = 16_384
+    idle_timeout: float = 5.0
+    ask_timeout: float = 2.0
+
+
+class RequestError(Exception):
+    """A request that is rejected before it reaches a cart: 400 or 413."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Cart messages and the cart actor
+
+
+@dataclass(frozen=True, slots=True)
+class AddItem:
+    """Add ``qty`` of ``item`` with attributes keyed by interned names."""
+
+    item: str
+    qty: int
+    attrs: Mapping[object, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCart:
+    """Return the cart's figures without changing it."""
+
+
+CartMessage = AddItem | ReadCart
+
+
+@dataclass(slots=True)
+class CartState:
+    """Items and quantities of one cart; attribute names are kept as text."""
+
+    quantities: dict[str, int] = field(default_factory=dict)
+    attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def apply(self, message: CartMessage, max_lines: int | None) -> dict[str, int]:
+        """Apply ``message`` and return the cart's figures."""
+        if isinstance(message, AddItem):
+            quantities = self.quantities
+            if message.item not in quantities:
+                if max_lines is not None and len(quantities) >= max_lines:
+                    raise RequestError(400, f"cart holds max {max_lines} lines")
+                quantities[message.item] = 0
+            quantities[message.item] += message.qty
+            if message.attrs:
+                line = self.attrs.setdefault(message.item, {})
+                for name, value in message.attrs.items():
+                    line[str(name)] = value
+        return {"count": sum(self.quantities.values()), "lines": len(self.quantities)}
+
+
+class Cart(ba.Actor[CartMessage, dict[str, int]]):
+    """One session's cart."""
+
+    __slots__ = ("max_lines", "state")
+
+    def __init__(self, max_lines: int, state: CartState | None = None) -> None:
+        self.max_lines = max_lines
+        self.state = state if state is not None else CartState()
+
+    async def receive(self, message: CartMessage) -> dict[str, int]:
+        return self.state.apply(message, self.max_lines)
+
+    def snapshot(self) -> object:
+        return self.state
+
+
+# Parsing requests
+
+
+def parse_body(
+    body: bytes, intern_name: Callable[[str], object], max_attrs: int | None
+) -> AddItem:
+    """Parse and validate an add-item body; raise :class:`RequestError` (400)."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise RequestError(400, f"body is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, "body must be a JSON object")
+    for name in data:
+        if REQUEST_FIELDS.get(name) is None:
+            raise RequestError(400, f"unknown field {shorten(name)}")
+
+    item = data.get("item")
+    if not isinstance(item, str) or not 0 < len(item) <= MAX_TEXT:
+        raise RequestError(400, f"item must be a string of 1 to {MAX_TEXT} characters")
+    qty = data.get("qty", 1)
+    if type(qty) is not int or not 0 < qty <= MAX_QTY:
+        raise RequestError(400, f"qty must be an integer from 1 to {MAX_QTY}")
+    raw_attrs = data.get("attrs", {})
+    if not isinstance(raw_attrs, dict):
+        raise RequestError(400, "attrs must be a JSON object")
+    if max_attrs is not None and len(raw_attrs) > max_attrs:
+        raise RequestError(
+            400, f"attrs has {len(raw_attrs)} names, max {max_attrs} per request"
+        )
+    attrs: dict[object, str] = {}
+    for name, value in raw_attrs.items():
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise RequestError(400, f"attribute values are strings of <= {MAX_TEXT}")
+        try:
+            attrs[intern_name(name)] = value
+        except ba.InvalidSymbol as error:
+            raise RequestError(400, str(error)) from None
+    return AddItem(item, qty, attrs)
+
+
+def session_id(request: Request) -> str:
+    text = request.path_params["session"]
+    if not SESSION_ID.fullmatch(text):
+        raise RequestError(400, "session id must be 1 to 64 of [A-Za-z0-9_-]")
+    return str(text)
+
+
+def client_key(request: Request) -> str:
+    """Return the quota key: the API key, or the peer address without one."""
+    api_key = request.headers.get("x-api-key")
+    if api_key is not None:
+        if not API_KEY.fullmatch(api_key):
+            raise RequestError(400, "X-Api-Key must be 1 to 64 of [A-Za-z0-9_.:-]")
+        return "key:" + api_key
+    host = request.client.host if request.client is not None else "unknown"
+    return "addr:" + host
+
+
+async def read_body(request: Request, max_body: int | None) -> bytes:
+    """Read the body, keeping at most ``max_body`` bytes; raise 413 past it."""
+    if max_body is None:
+        return await request.body()
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit() or len(length) > 18:
+            raise RequestError(400, "Content-Length is not a valid number")
+        if int(length) > max_body:
+            raise RequestError(413, f"body is {length} bytes, max {max_body}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise RequestError(413, f"body is over {max_body} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# Backends: the bounded app and the naive twin
+
+
+class Backend(Protocol):
+    """What the HTTP handlers need from either mode."""
+
+    max_body: int | None
+
+    def intern_name(self, name: str) -> object: ...
+
+    async def ask(self, session: str, quota_key: str, message: CartMessage) -> Any: ...
+
+    def figures(self) -> dict[str, Any]: ...
+
+
+class LookupTimer:
+    """Mean time to find a session, over the requests since the last reading."""
+
+    def __init__(self) -> None:
+        self.total_ns = 0
+        self.count = 0
+
+    def add(self, elapsed_ns: int) -> None:
+        self.total_ns += elapsed_ns
+        self.count += 1
+
+    def mean_us(self) -> float | None:
+        """Return the mean in microseconds and start a new interval."""
+        if not self.count:
+            return None
+        mean = self.total_ns / self.count / 1000
+        self.total_ns = self.count = 0
+        return round(mean, 2)
+
+
+class BoundedBackend:
+    """Carts as actors under a supervisor with quotas."""
+
+    def __init__(self, supervisor: ba.Supervisor, limits: Limits) -> None:
+        self.limits = limits
+        self.max_body: int | None = limits.max_body
+        self.supervisor = supervisor
+        self.symbols = supervisor.symbols
+        for name in KNOWN_ATTRIBUTES:
+            self.symbols.intern(name)
+        self.router: ba.Router[CartMessage, dict[str, int]] = ba.Router(
+            supervisor, factory=self._new_cart
+        )
+        self.actors_max = 0
+        # Sessions in order of last use, oldest first, for the idle sweep.
+        self.last_used: OrderedDict[str, float] = OrderedDict()
+        self.idle_stopped = 0
+        self.lookups = LookupTimer()
+
+    def _new_cart(self, key: object) -> Cart:
+        return Cart(self.limits.max_lines)
+
+    def intern_name(self, name: str) -> object:
+        return self.symbols.intern(name)
+
+    async def ask(
+        self, session: str, quota_key: str, message: CartMessage
+    ) -> dict[str, int]:
+        for _attempt in range(2):
+            began = time.perf_counter_ns()
+            ref = self.router.get(session, quota_key=quota_key)
+            self.lookups.add(time.perf_counter_ns() - began)
+            self.actors_max = max(self.actors_max, len(self.supervisor))
+            self.last_used[session] = time.monotonic()
+            self.last_used.move_to_end(session)
+            try:
+                return await ref.ask(message, self.limits.ask_timeout)
+            except ba.ActorStopped:
+                # The idle sweep stopped the cart between lookup and delivery;
+                # the second attempt starts a new one.
+                continue
+        raise ba.ActorStopped(session)
+
+    async def sweep_idle(self) -> None:
+        """Stop carts without a request for ``idle_timeout`` seconds, forever."""
+        timeout = self.limits.idle_timeout
+        while True:
+            await asyncio.sleep(timeout / 4)
+            deadline = time.monotonic() - timeout
+            last_used = self.last_used
+            while last_used:
+                session, stamp = next(iter(last_used.items()))
+                if stamp > deadline:
+                    break
+                del last_used[session]
+                if await self.router.stop(session):
+                    self.idle_stopped += 1
+
+    def figures(self) -> dict[str, Any]:
+        stats = self.supervisor.stats()
+        return {
+            "actors_alive": len(self.supervisor),
+            "actors_max": self.actors_max,
+            "actor_limit": self.limits.max_children,
+            "symbols_used": stats.symbols_used,
+            "symbols_limit": stats.symbols_limit,
+            "spawned": stats.spawned,
+            "idle_stopped": self.idle_stopped,
+            "spawn_rejected": dict(stats.rejected),
+            "mailbox_rejected": stats.mailbox_rejected,
+            "lookup_us": self.lookups.mean_us(),
+        }
+
+
+class NaiveSession:
+    """One session of the naive twin: a task reading its own unbounded queue."""
+
+    def __init__(self) -> None:
+        self.state = CartState()
+        self.queue: asyncio.Queue[tuple[CartMessage, asyncio.Future[Any]]] = (
+            asyncio.Queue()
+        )
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    async def run(self) -> None:
+        while True:
+            message, reply = await self.queue.get()
+            if reply.done():
+                continue
+            try:
+                reply.set_result(self.state.apply(message, None))
+            except RequestError as error:
+                reply.set_exception(error)
+
+
+class NaiveBackend:
+    """Sessions in a plain dict, found by a linear scan, with no limits at all."""
+
+    def __init__(self) -> None:
+        self.max_body: int | None = None
+        self.sessions: dict[str, NaiveSession] = {}
+        self.names: dict[str, str] = {}
+        self.actors_max = 0
+        self.lookups = LookupTimer()
+
+    def intern_name(self, name: str) -> object:
+        if not name:
+            raise ba.InvalidSymbol("attribute name must not be empty")
+        return self.names.setdefault(name, name)
+
+    def find(self, session: str) -> NaiveSession | None:
+        # The scan is the point: finding a session costs O(number of sessions).
+        for key, value in self.sessions.items():
+            if key == session:
+                return value
+        return None
+
+    async def ask(self, session: str, quota_key: str, message: CartMessage) -> Any:
+        began = time.perf_counter_ns()
+        found = self.find(session)
+        self.lookups.add(time.perf_counter_ns() - began)
+        if found is None:
+            found = self.sessions[session] = NaiveSession()
+            self.actors_max = max(self.actors_max, len(self.sessions))
+        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        found.queue.put_nowait((message, reply))
+        return await reply
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "actors_alive": len(self.sessions),
+            "actors_max": self.actors_max,
+            "actor_limit": None,
+            "symbols_used": len(self.names),
+            "symbols_limit": None,
+            "lookup_us": self.lookups.mean_us(),
+        }
+
+
+# HTTP
+
+
+def limit_response(error: ba.LimitExceeded, limits: Limits) -> Response:
+    """Map a limit error to 429 or 503 with a ``Retry-After`` header."""
+    if isinstance(error, ba.SpawnLimitExceeded):
+        status = 503 if error.reason == "max_children" else 429
+        name = error.reason
+        fallback = limits.idle_timeout
+    elif isinstance(error, ba.MailboxFull):
+        status, name, fallback = 429, "mailbox_size", MAILBOX_RETRY_AFTER
+    elif isinstance(error, ba.SymbolLimitExceeded):
+        status, name, fallback = 503, "symbol_limit", SYMBOLS_RETRY_AFTER
+    else:
+        status, name, fallback = 503, type(error).__name__, MAILBOX_RETRY_AFTER
+    seconds = error.retry_after if error.retry_after is not None else fallback
+    retry_after = max(1, math.ceil(seconds))
+    body = {"error": str(error), "limit": name, "retry_after": retry_after}
+    return JSONResponse(body, status, headers={"Retry-After": str(retry_after)})
+
+
+def unavailable(message: str, retry_after: float) -> Response:
+    seconds = max(1, math.ceil(retry_after))
+    return JSONResponse(
+        {"error": message, "retry_after": seconds},
+        503,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+class Server:
+    """The HTTP handlers and the figures reported by ``GET /stats``."""
+
+    def __init__(self, mode: str, limits: Limits) -> None:
+        self.mode = mode
+        self.limits = limits
+        self.backend: Backend | None = None
+        self.process = psutil.Process(os.getpid())
+        self.rss_start = self.process.memory_info().rss
+        self.rss_peak = self.rss_start
+        self.errors_500 = 0
+        self.status_counts: dict[int, int] = {}
+
+    async def add_item(self, request: Request) -> Response:
+        backend = self._backend()
+        try:
+            session = session_id(request)
+            quota_key = client_key(request)
+            body = await read_body(request, backend.max_body)
+            message = parse_body(
+                body, backend.intern_name, self._limit_or_none("max_attrs")
+            )
+        except RequestError as error:
+            return JSONResponse({"error": str(error)}, error.status)
+        except ba.SymbolLimitExceeded as error:
+            return limit_response(error, self.limits)
+        return await self._ask(backend, session, quota_key, message)
+
+    async def read_cart(self, request: Request) -> Response:
+        backend = self._backend()
+        try:
+            session = session_id(request)
+            quota_key = client_key(request)
+        except RequestError as error:
+            return JSONResponse({"error": str(error)}, error.status)
+        return await self._ask(backend, session, quota_key, ReadCart())
+
+    async def stats(self, request: Request) -> Response:
+        self.sample_memory()
+        figures = {
+            "mode": self.mode,
+            "rss_mb": self.process.memory_info().rss / 2**20,
+            "rss_start_mb": self.rss_start / 2**20,
+            "rss_peak_mb": self.rss_peak / 2**20,
+            "errors_500": self.errors_500,
+            "status_counts": {str(k): v for k, v in sorted(self.status_counts.items())},
+        }
+        figures.update(self._backend().figures())
+        return JSONResponse(figures)
+
+    async def _ask(
+        self, backend: Backend, session: str, quota_key: str, message: CartMessage
+    ) -> Response:
+        try:
+            reply = await backend.ask(session, quota_key, message)
+        except RequestError as error:
+            return JSONResponse({"error": str(error)}, error.status)
+        except ba.LimitExceeded as error:
+            return limit_response(error, self.limits)
+        except ba.AskTimeout:
+            return unavailable("cart did not reply in time", TIMEOUT_RETRY_AFTER)
+        except (ba.ActorStopped, ba.SupervisorClosed) as error:
+            return unavailable(str(error), TIMEOUT_RETRY_AFTER)
+        return JSONResponse(reply)
+
+    def _backend(self) -> Backend:
+        assert self.backend is not None, "the app has not started"
+        return self.backend
+
+    def _limit_or_none(self, name: str) -> int | None:
+        return None if self.mode == "unbounded" else int(getattr(self.limits, name))
+
+    def sample_memory(self) -> None:
+        self.rss_peak = max(self.rss_peak, self.process.memory_info().rss)
+
+    async def sample_forever(self) -> None:
+        while True:
+            self.sample_memory()
+            await asyncio.sleep(0.2)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        sampler = asyncio.get_running_loop().create_task(self.sample_forever())
+        try:
+            if self.mode == "unbounded":
+                self.backend = NaiveBackend()
+                yield
+                return
+            limits = self.limits
+            supervisor = ba.Supervisor(
+                max_children=limits.max_children,
+                spawn_rate=limits.spawn_rate,
+                spawn_burst=limits.spawn_burst,
+                per_key_limit=limits.per_client,
+                max_quota_keys=limits.max_clients,
+                mailbox_size=limits.mailbox_size,
+                symbols=ba.SymbolTable(limit=limits.symbol_limit, max_length=MAX_TEXT),
+                name="carts",
+            )
+            async with supervisor:
+                backend = BoundedBackend(supervisor, limits)
+                self.backend = backend
+                sweeper = asyncio.get_running_loop().create_task(backend.sweep_idle())
+                try:
+                    yield
+                finally:
+                    sweeper.cancel()
+        finally:
+            sampler.cancel()
+
+    def count_statuses(self, app: Callable[..., Awaitable[None]]) -> Any:
+        """Wrap ``app`` to count response statuses, and 500s apart."""
+
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = False
+
+            async def watch(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                    status = message["status"]
+                    self.status_counts[status] = self.status_counts.get(status, 0) + 1
+                    if status == 500:
+                        self.errors_500 += 1
+                await send(message)
+
+            try:
+                await app(scope, receive, watch)
+            except Exception:
+                if not started:
+                    self.errors_500 += 1
+                raise
+
+        return counted
+
+
+def build_app(mode: str = "bounded", limits: Limits | None = None) -> Any:
+    """Build the ASGI app for ``mode`` ``"bounded"`` or ``"unbounded"``."""
+    if mode not in ("bounded", "unbounded"):
+        raise ValueError(f"mode must be 'bounded' or 'unbounded', got {mode!r}")
+    server = Server(mode, limits or Limits())
+    app = Starlette(
+        routes=[
+            Route("/carts/{session}/items", server.add_item, methods=["POST"]),
+            Route("/carts/{session}", server.read_cart, methods=["GET"]),
+            Route("/stats", server.stats, methods=["GET"]),
+        ],
+        lifespan=server.lifespan,
+    )
+    return server.count_statuses(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port")
+    parser.add_argument(
+        "--unbounded", action="store_true", help="serve the naive twin instead"
+    )
+    defaults = Limits()
+    parser.add_argument(
+        "--max-children", type=int, default=defaults.max_children, help="live carts"
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=defaults.idle_timeout,
+        help="seconds without a request before a cart stops",
+    )
+    args = parser.parse_args(argv)
+    limits = Limits(max_children=args.max_children, idle_timeout=args.idle_timeout)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    app = build_app("unbounded" if args.unbounded else "bounded", limits)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()
