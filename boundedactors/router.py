@@ -11,7 +11,7 @@ from .actor import Actor
 from .errors import ActorNotFound, MailboxFull
 from .keys import table_key
 from .registry import Registry
-from .runtime import ActorRef
+from .runtime import IDLE, STOPPING, ActorRef
 from .supervisor import _DEFAULT, Supervisor
 
 __all__ = ["Router", "publish"]
@@ -109,12 +109,21 @@ class Router(Generic[MessageT, ReplyT]):
             MailboxFull: the actor's mailbox is full under the ``"reject"`` policy.
         """
         ref = self._names.get(key if type(key) is str else table_key(key))
-        if ref is None:
-            if self._factory is None:
-                self.supervisor._dead_letter(message, key, "not_found")
-                return
-            ref = self._activate(key, quota_key)
-        ref.tell(message)
+        if ref is not None:
+            # The fast path of ActorRef.tell, inlined: an actor that already has
+            # mail and room takes the message with no further call.
+            mailbox = ref._mailbox
+            if mailbox is not None and IDLE < ref._state < STOPPING:
+                size = ref._spec.mailbox_size
+                if size is None or len(mailbox) < size:
+                    mailbox.append(message)
+                    return
+            ref.tell(message)
+            return
+        if self._factory is None:
+            self.supervisor._dead_letter(message, key, "not_found")
+            return
+        self._activate(key, quota_key).tell(message)
 
     async def ask(
         self,
