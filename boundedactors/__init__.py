@@ -20,12 +20,14 @@ from .errors import (
     SupervisorClosed,
     SymbolLimitExceeded,
 )
+from .objects import Proxy
 from .registry import Registry
 from .router import Router, publish
 from .runtime import ActorRef
 from .stats import DeadLetter, Stats
 from .supervisor import Supervisor
 from .symbols import Symbol, SymbolTable
+from .threaded import BlockingProxy, ThreadedRuntime
 
 __all__ = [
     "Actor",
@@ -34,6 +36,7 @@ __all__ = [
     "ActorStopped",
     "AlreadyRegistered",
     "AskTimeout",
+    "BlockingProxy",
     "BoundedActorsError",
     "Clock",
     "DeadLetter",
@@ -41,6 +44,7 @@ __all__ = [
     "LimitExceeded",
     "LoopClock",
     "MailboxFull",
+    "Proxy",
     "Registry",
     "RegistryFull",
     "RestartIntensityExceeded",
@@ -53,6 +57,7 @@ __all__ = [
     "Symbol",
     "SymbolLimitExceeded",
     "SymbolTable",
+    "ThreadedRuntime",
     "publish",
 ]
 

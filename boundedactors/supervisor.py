@@ -8,7 +8,9 @@ import random
 from collections import deque
 from collections.abc import Callable, Hashable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import TypeVar, Unpack
 
 from . import _validate
 from ._log import ThrottledLog, logger
@@ -46,7 +48,12 @@ from .symbols import SymbolTable
 
 __all__ = ["Supervisor"]
 
-A = TypeVar("A", bound=Actor[Any, Any])
+if TYPE_CHECKING:
+    from .objects import Proxy, SpawnObjectOptions
+
+M = TypeVar("M")
+R = TypeVar("R")
+T = TypeVar("T")
 
 _DEFAULT: Any = object()
 _STRATEGIES = ("one_for_one", "one_for_all")
@@ -340,7 +347,7 @@ class Supervisor:
 
     def spawn(
         self,
-        factory: Callable[..., A],
+        factory: Callable[..., Actor[M, R]],
         /,
         *args: Any,
         name: object = None,
@@ -349,13 +356,15 @@ class Supervisor:
         overflow: str = _DEFAULT,
         restart: str = _DEFAULT,
         registry: Registry | None = None,
-    ) -> ActorRef[Any, Any]:
+    ) -> ActorRef[M, R]:
         """Create an actor from ``factory(*args)`` and return its reference.
 
         Every quota of this supervisor and its ancestors is checked first, in O(1)
         each, and a rejected spawn allocates nothing. The factory runs here, so its
         errors reach the caller; ``on_start`` runs on a worker before the first
         message. A crashed actor is rebuilt with the same ``factory`` and ``args``.
+        The reference is typed ``ActorRef[M, R]`` when the factory builds an
+        ``Actor[M, R]``, so mypy checks what ``tell`` and ``ask`` send and return.
 
         With ``name``, the actor is registered in ``registry`` (default: the
         supervisor's) and unregistered when it stops. ``quota_key`` (for example a
@@ -378,7 +387,7 @@ class Supervisor:
         target = None
         if name is not None:
             target = registry if registry is not None else self.registry
-        ref: ActorRef[Any, Any] = ActorRef(spec, actor, args, name, target, stored_key)
+        ref: ActorRef[M, R] = ActorRef(spec, actor, args, name, target, stored_key)
         if target is not None:
             target.register(name, ref)
 
@@ -391,6 +400,24 @@ class Supervisor:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("actor %r started under supervisor %r", name, self.name)
         return ref
+
+    def spawn_object(
+        self, obj: T, /, **options: Unpack[SpawnObjectOptions]
+    ) -> Proxy[T]:
+        """Run ``obj`` inside an actor and return a :class:`Proxy` that calls it.
+
+        ``await proxy.method(*args)`` runs ``obj.method`` inside the actor, one
+        call at a time in arrival order, for ``def`` and ``async def`` methods alike,
+        under this supervisor's quotas, mailbox bound and restarts. A restarted
+        actor keeps the same object unless ``rebuild`` makes a fresh one. Options
+        are those of :meth:`spawn` plus ``rebuild``, ``timeout`` and
+        ``reply_errors`` (see :class:`boundedactors.objects.SpawnObjectOptions`).
+
+        Runtime complexity: that of :meth:`spawn`, plus one proxy and one holder.
+        """
+        from .objects import spawn_object
+
+        return spawn_object(self, obj, **options)
 
     def _check_running(self) -> None:
         if self._state != "running":
