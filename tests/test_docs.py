@@ -3,6 +3,10 @@
 A block fenced as ```python no-run is skipped. Each block runs on its own, in a
 fresh namespace, as a script would: a block may call ``asyncio.run(...)`` at top
 level. Blocks do not share names, so each example must be complete.
+
+A block fenced as ```python pytest is a test module: it runs through pytest
+(pytest-asyncio in auto mode, with the boundedactors fixtures), and every test
+in it must pass.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,14 +66,21 @@ def doc_files() -> list[Path]:
     return [path for path in files if path.is_file()]
 
 
-def python_examples() -> list[pytest.param]:  # type: ignore[valid-type]
-    """Collect the runnable Python blocks, one pytest parameter each."""
+def python_examples(kind: str = "script") -> list[pytest.param]:  # type: ignore[valid-type]
+    """Collect the runnable Python blocks, one pytest parameter each.
+
+    ``kind`` is ``"script"`` for plain blocks and ``"pytest"`` for blocks fenced
+    as ```python pytest.
+    """
     params = []
     for path in doc_files():
         relative = path.relative_to(ROOT).as_posix()
         for line, info, code in extract_blocks(path.read_text(encoding="utf-8")):
             words = info.split()
             if not words or words[0] != "python" or "no-run" in words[1:]:
+                continue
+            block_kind = "pytest" if "pytest" in words[1:] else "script"
+            if block_kind != kind:
                 continue
             params.append(pytest.param(relative, line, code, id=f"{relative}:{line}"))
     return params
@@ -81,6 +94,28 @@ def test_doc_example_runs(path: str, line: int, code: str) -> None:
     compiled = compile(source, f"{ROOT / path}", "exec")
     namespace: dict[str, object] = {"__name__": "__doc_example__"}
     exec(compiled, namespace)
+
+
+@pytest.mark.parametrize(("path", "line", "code"), python_examples("pytest"))
+def test_doc_test_module_passes(
+    pytester: pytest.Pytester, path: str, line: int, code: str
+) -> None:
+    """A test module from the docs passes under pytest with the plugin's fixtures."""
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_mode = auto
+        asyncio_default_fixture_loop_scope = function
+        """
+    )
+    pytester.makepyfile(**{"test_doc_example": "\n" * line + code})
+
+    result = pytester.runpytest("-p", "no:cacheprovider")
+
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1, f"{path}:{line} ran no test"
+    assert "failed" not in outcomes, f"{path}:{line} failed"
+    assert "errors" not in outcomes, f"{path}:{line} errored"
 
 
 def test_extract_blocks_reads_fences() -> None:

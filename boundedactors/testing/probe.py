@@ -105,7 +105,7 @@ class TestProbe:
     def factory(self, key: object, state: object = None) -> Actor[Any, Any]:
         """Build a probe actor for ``key``: a stand-in for a router's factory.
 
-        The actor records ``(key, message)``, replies as ``reply`` says, and
+        The actor records ``(key, message)``, replies with ``reply(message)``, and
         returns ``states[key]`` from ``snapshot()``. ``state`` is the state a
         router with a store loaded for the key.
         """
@@ -196,7 +196,7 @@ class TestProbe:
 
 
 class _ProbeActor(Actor[Any, Any]):
-    """The actor behind a probe: records each message, replies as the probe says."""
+    """The actor behind a probe: records each message and returns the probe's reply."""
 
     __slots__ = ("key", "keyed", "probe")
 

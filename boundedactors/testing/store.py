@@ -35,6 +35,8 @@ class StoreCall:
 
 ErrorSpec = BaseException | type[BaseException]
 
+_MISSING = object()
+
 
 class InMemoryStore:
     """A state store in a dict, for tests: counts calls and fails on request.
@@ -81,7 +83,7 @@ class InMemoryStore:
         self.loads_in_flight = 0
         self.saves_in_flight = 0
         self.max_loads_in_flight = 0
-        """The most loads that were running at once."""
+        """The maximum number of loads that ran at once."""
         self.max_saves_in_flight = 0
         self.calls: list[StoreCall] = []
         self._failing_loads: deque[ErrorSpec] = deque()
@@ -92,6 +94,13 @@ class InMemoryStore:
             f"<InMemoryStore keys={len(self.data)} loads={self.loads} "
             f"saves={self.saves}>"
         )
+
+    def __len__(self) -> int:
+        """Return the number of keys stored."""
+        return len(self.data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
 
     def fail_next_loads(self, count: int = 1, error: ErrorSpec | None = None) -> None:
         """Make the next ``count`` loads raise ``error`` after their latency.
@@ -173,6 +182,16 @@ class InMemoryStore:
             self.calls.append(
                 StoreCall("save", key, state, error, started, self.clock.now())
             )
+
+    async def delete(self, key: Any) -> bool:
+        """Remove the state of ``key``; return whether there was one.
+
+        Deletes are logged in :attr:`calls` but take no latency and never fail.
+        """
+        existed = self.data.pop(key, _MISSING) is not _MISSING
+        now = self.clock.now()
+        self.calls.append(StoreCall("delete", key, None, None, now, now))
+        return existed
 
     def calls_for(self, key: object, operation: str | None = None) -> list[StoreCall]:
         """Return the finished calls for ``key``, optionally of one operation."""

@@ -187,3 +187,18 @@ def test_rejects_bad_failure_arguments() -> None:
         store.fail_next_loads(-1)
     with pytest.raises(TypeError, match="error must be an exception"):
         store.fail_next_saves(1, "boom")  # type: ignore[arg-type]
+
+
+async def test_delete_and_membership(memory_store: InMemoryStore) -> None:
+    await memory_store.save("k", 1)
+    assert "k" in memory_store
+    assert len(memory_store) == 1
+
+    assert await memory_store.delete("k") is True
+    assert await memory_store.delete("k") is False
+    assert "k" not in memory_store
+    assert [call.operation for call in memory_store.calls] == [
+        "save",
+        "delete",
+        "delete",
+    ]
