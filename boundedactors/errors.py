@@ -14,6 +14,7 @@ be known)::
      |    +-- RegistryFull              register/join past Registry(limit=...)
      |    +-- SymbolLimitExceeded       intern past SymbolTable(limit=...)
      |    +-- RestartIntensityExceeded  more than max_restarts in max_seconds
+     |    +-- StoreFull                 save of a new key past MemoryStore(limit=...)
      +-- AlreadyRegistered              register() of a key that is taken
      +-- ActorNotFound (LookupError)    no live actor for a key and no factory
      +-- ActorStopped                   ask/send to an actor that has stopped
@@ -39,6 +40,7 @@ __all__ = [
     "RegistryFull",
     "RestartIntensityExceeded",
     "SpawnLimitExceeded",
+    "StoreFull",
     "SupervisorClosed",
     "SymbolLimitExceeded",
 ]
@@ -174,6 +176,12 @@ class RestartIntensityExceeded(LimitExceeded):
             f"{max_seconds} s, max_restarts is {limit}"
         )
         super().__init__(message, limit=limit, current=current, retry_after=None)
+
+
+class StoreFull(LimitExceeded):
+    """A state store holds ``limit`` keys and rejected a new one."""
+
+    limit_name = "store limit"
 
 
 class AlreadyRegistered(BoundedActorsError):

@@ -113,6 +113,7 @@ class Extra:
 
     __slots__ = (
         "groups",
+        "idle_waiters",
         "restarts",
         "send_waiters",
         "stop_reason",
@@ -127,6 +128,9 @@ class Extra:
         self.restarts = 0
         self.timer: TimerHandle | None = None
         self.groups: list[tuple[Registry, object]] | None = None
+        # Resolved when the actor next runs out of mail; the router waits on these
+        # before it takes a snapshot for passivation.
+        self.idle_waiters: list[asyncio.Future[None]] | None = None
 
     def is_empty(self) -> bool:
         return (
@@ -136,6 +140,7 @@ class Extra:
             and self.restarts == 0
             and self.timer is None
             and not self.groups
+            and not self.idle_waiters
         )
 
 
@@ -677,6 +682,8 @@ class Runtime:
         else:
             ref._mailbox = None
             ref._state = IDLE
+            if extra is not None and extra.idle_waiters:
+                _wake_idle_waiters(ref, extra)
         return count
 
     async def _crashed(self, ref: ActorRef[Any, Any], error: BaseException) -> bool:
@@ -687,6 +694,16 @@ class Runtime:
                 return False  # the worker itself is being cancelled
         await ref._spec.supervisor._child_crashed(ref, error)
         return True
+
+
+def _wake_idle_waiters(ref: ActorRef[Any, Any], extra: Extra) -> None:
+    waiters = extra.idle_waiters or ()
+    extra.idle_waiters = None
+    for future in waiters:
+        if not future.done():
+            future.set_result(None)
+    if extra.is_empty():
+        ref._extra = None
 
 
 def _for_asker(error: BaseException, ref: ActorRef[Any, Any]) -> BaseException:

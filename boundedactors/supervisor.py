@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -233,6 +233,7 @@ class Supervisor:
         self._counters = Counters()
         self._spec: Spec | None = None
         self._closed: asyncio.Event | None = None
+        self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self._rejections = ThrottledLog(self.clock, "rejected", level=logging.WARNING)
         self._dead_log = ThrottledLog(self.clock, "dead letters", level=logging.INFO)
         self._crash_log = ThrottledLog(
@@ -306,6 +307,7 @@ class Supervisor:
             return
         self._state = "stopping"
         try:
+            await self._run_shutdown_hooks()
             await self._stop_children("shutdown")
         finally:
             self._state = "stopped"
@@ -321,6 +323,23 @@ class Supervisor:
             assert self._closed is not None
             self._closed.set()
             logger.info("supervisor %r stopped", self.name)
+
+    def _add_shutdown_hook(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Await ``hook()`` when shutdown begins, before any child is stopped.
+
+        Routers use this to save their actors' state while the actors still exist.
+        Spawns are already rejected while the hooks run.
+        """
+        self._shutdown_hooks.append(hook)
+
+    async def _run_shutdown_hooks(self) -> None:
+        hooks = self._shutdown_hooks
+        self._shutdown_hooks = []
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                logger.exception("shutdown hook of supervisor %r raised", self.name)
 
     async def settle(self) -> None:
         """Return once no actor in this tree has mail and no work is in flight."""
