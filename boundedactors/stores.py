@@ -20,14 +20,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from . import _validate
 from .errors import StoreFull
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["MemoryStore", "SQLiteStore", "StateStore"]
 
@@ -208,6 +210,9 @@ class SQLiteStore:
     def _connect(self) -> sqlite3.Connection:
         connection = self._connection
         if connection is None:
+            # Imported here so that importing boundedactors does not load sqlite3.
+            import sqlite3
+
             connection = sqlite3.connect(self._path, check_same_thread=False)
             if self._path != ":memory:":
                 connection.execute("PRAGMA journal_mode=WAL")
