@@ -483,13 +483,8 @@ class Supervisor:
     ) -> None:
         self._counters.rejected[reason] += 1
         self._rejections.record(reason)
-        raise SpawnLimitExceeded(
-            reason,
-            limit=limit,
-            current=current,
-            retry_after=retry_after,
-            supervisor=self.name,
-            quota_key=quota_key,
+        raise SpawnLimitExceeded._create(
+            reason, limit, current, retry_after, self.name, quota_key
         )
 
     def _commit_spawn(self, stored_key: Hashable | None) -> None:
