@@ -590,7 +590,10 @@ class Supervisor:
         extra = ref._ensure_extra()
         extra.stop_reason = None
         extra.restarts += 1
-        delay = min(self._backoff * 2 ** (extra.restarts - 1), self._backoff_max)
+        # The exponent is capped because 2.0**1024 overflows a float: an actor that
+        # has failed for hours would otherwise crash the worker that restarts it.
+        exponent = min(extra.restarts - 1, _MAX_BACKOFF_EXPONENT)
+        delay = min(self._backoff * 2.0**exponent, self._backoff_max)
         delay *= 1.0 - self._jitter * self._runtime.rng.random()
         self._log_restart(ref, extra.restarts, delay)
         if delay <= 0:
@@ -904,6 +907,7 @@ class Supervisor:
 
 
 _MISSING = object()
+_MAX_BACKOFF_EXPONENT = 64
 
 
 def _label(ref: ActorRef[Any, Any]) -> str | None:
