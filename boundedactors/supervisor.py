@@ -546,7 +546,9 @@ class Supervisor:
         if type(actor).on_start is not Actor.on_start:
             try:
                 await actor.on_start()
-            except Exception as error:
+            except (Exception, asyncio.CancelledError) as error:
+                if _worker_cancelled(error):
+                    raise
                 await self._child_crashed(ref, error)
                 return False
         return True
@@ -724,6 +726,10 @@ class Supervisor:
             await run_with_timeout(self.clock, task, timeout or self._stop_timeout)
         except TimeoutError:
             logger.warning("on_stop of actor %r timed out; cancelled it", ref._name)
+        except asyncio.CancelledError as error:
+            if _worker_cancelled(error):
+                raise
+            logger.warning("on_stop of actor %r was cancelled", ref._name)
         except Exception:
             logger.exception("on_stop of actor %r raised", ref._name)
 
@@ -912,6 +918,15 @@ _MAX_BACKOFF_EXPONENT = 64
 
 def _label(ref: ActorRef[Any, Any]) -> str | None:
     return None if ref._name is None else str(ref._name)[:80]
+
+
+def _worker_cancelled(error: BaseException) -> bool:
+    """Return whether ``error`` cancels the current task itself, as opposed to a
+    ``CancelledError`` that user code raised or let escape."""
+    if not isinstance(error, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _describe(reason: object) -> str:
