@@ -817,7 +817,12 @@ class Supervisor:
     # Dead letters, logs, stats
 
     def _dead_letter(self, message: object, recipient: object, reason: str) -> None:
-        self._counters.dead_letters[reason] += 1
+        # A stopped nested supervisor has handed its counters to its parent, so
+        # letters to its stale references are counted where stats() still looks.
+        supervisor = self
+        while supervisor._state == "stopped" and supervisor._parent is not None:
+            supervisor = supervisor._parent
+        supervisor._counters.dead_letters[reason] += 1
         self._dead_log.record(reason)
         hook = self._dead_letter_hook
         if hook is not None:
