@@ -603,6 +603,12 @@ class Runtime:
                 ref._spec.supervisor._finalize(ref, "killed")
             finally:
                 worker.current = None
+            if worker.kill_target is not None:
+                # The handler swallowed the cancellation that was meant to stop it;
+                # withdraw that request so the worker does not look cancelled.
+                worker.kill_target = None
+                if task is not None:
+                    task.uncancel()
             if handled >= 256:
                 # Yield to the event loop so that a constant stream of mail cannot
                 # starve the application's other tasks.
@@ -647,6 +653,7 @@ class Runtime:
                     if not future.done():
                         future.set_exception(_for_asker(error, ref))
                     if not await self._crashed(ref, error):
+                        supervisor._counters.handled += count
                         raise
                     supervisor._counters.handled += count
                     return count
@@ -657,6 +664,7 @@ class Runtime:
                     await actor.receive(item)
                 except (Exception, asyncio.CancelledError) as error:
                     if not await self._crashed(ref, error):
+                        supervisor._counters.handled += count
                         raise
                     supervisor._counters.handled += count
                     return count
@@ -669,6 +677,8 @@ class Runtime:
                 break
 
         supervisor._counters.handled += count
+        if ref._state == STOPPED:
+            return count  # killed while its handler ignored the cancellation
         extra = ref._extra
         if extra is not None:
             if extra.stop_reason is not None:

@@ -743,7 +743,10 @@ class Supervisor:
         mailbox = ref._mailbox
         ref._mailbox = None
         if mailbox:
-            for item in mailbox:
+            # Empty the deque itself: a worker whose handler ignored cancellation
+            # may still hold it and must not handle these dead letters.
+            while mailbox:
+                item = mailbox.popleft()
                 message = item
                 if type(item) is Ask:
                     if not item.future.done():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from typing import Any
 
@@ -79,6 +80,77 @@ def assert_reconciled(
     assert stats.mailbox_dropped == tally.by_reason["mailbox_full"]
 
 
+async def test_overflow_crash_stop_shutdown_reconcile() -> None:
+    """Random traffic through every way a message can end adds up exactly."""
+    rng = random.Random(7)
+    clock = FakeClock()
+    tally = Tally()
+    handled: Counter[object] = Counter()
+    sup = ba.Supervisor(
+        clock=clock,
+        workers=2,
+        seed=5,
+        dead_letters=tally,
+        max_restarts=1_000_000,
+        restart_backoff=0.01,
+        mailbox_size=8,
+    )
+    accepted: set[int] = set()
+    rejected = 0
+    async with sup:
+        refs = [
+            sup.spawn(Flaky, handled, 0, overflow="reject"),
+            sup.spawn(Flaky, handled, 0, overflow="drop_oldest"),
+            sup.spawn(Flaky, handled, 0, overflow="drop_newest"),
+            sup.spawn(Flaky, handled, 7, overflow="reject"),
+            sup.spawn(Flaky, handled, 5, overflow="drop_oldest", restart="temporary"),
+            sup.spawn(Flaky, handled, 3, overflow="drop_newest", restart="transient"),
+        ]
+        nested = sup.supervisor(name="nested", mailbox_size=4)
+        refs += [nested.spawn(Flaky, handled, 11) for _ in range(3)]
+        for message in range(6000):
+            ref = rng.choice(refs)
+            try:
+                ref.tell(message)
+            except ba.MailboxFull:
+                rejected += 1
+            else:
+                accepted.add(message)
+            roll = rng.random()
+            if roll < 0.05:
+                await clock.advance(0.01)
+            elif roll < 0.052:
+                victim = rng.choice(refs)
+                await victim.stop()
+                index = refs.index(victim)
+                refs[index] = sup.spawn(Flaky, handled, 0)
+            elif roll < 0.053:
+                ref = rng.choice(refs)
+                try:
+                    await asyncio.wait_for(ref.send(10_000 + message), 0.01)
+                except (ba.MailboxFull, ba.ActorStopped, TimeoutError):
+                    pass
+                else:
+                    accepted.add(10_000 + message)
+        closing = asyncio.ensure_future(nested.aclose())
+        await clock.advance(0)
+        await closing
+        for late, ref in enumerate(refs, start=20_000):
+            try:
+                ref.tell(late)
+            except ba.MailboxFull:
+                rejected += 1
+            else:
+                accepted.add(late)
+        sup.check_invariants()
+    assert_reconciled(sup, accepted, handled, tally, rejected)
+    stats = sup.stats()
+    assert stats.crashes > 0
+    assert stats.mailbox_dropped > 0
+    assert stats.dead_letters_by_reason.get("shutdown", 0) > 0
+    assert stats.live_actors == 0
+
+
 async def test_letters_to_closed_nested_counted() -> None:
     """Dead letters to actors of a closed nested supervisor reach the root stats."""
     tally = Tally()
@@ -92,3 +164,37 @@ async def test_letters_to_closed_nested_counted() -> None:
         assert stats.dead_letters == 5
         assert stats.dead_letters_by_reason == {"stopped": 5}
         assert tally.total == 5
+
+
+@pytest.mark.parametrize("ignore_cancel", [False, True])
+async def test_killed_handler_turn_counted(ignore_cancel: bool) -> None:
+    """Messages handled before a stop_timeout kill still count as handled."""
+    clock = FakeClock()
+    tally = Tally()
+    handled: Counter[object] = Counter()
+    release = asyncio.Event()
+    sup = ba.Supervisor(
+        clock=clock, workers=1, stop_timeout=1.0, dead_letters=tally, seed=1
+    )
+    async with sup:
+        ref = sup.spawn(Hangs, handled, 3, release, ignore_cancel)
+        for message in range(1, 7):
+            ref.tell(message)
+        await clock.advance(0)
+        assert sum(handled.values()) == 3
+        stopping = asyncio.ensure_future(ref.stop())
+        await clock.advance(1.0)
+        await clock.advance(1.0)
+        await stopping
+        assert not ref.is_alive
+        release.set()
+        await clock.advance(0)
+        assert not ref.is_alive
+        ref.tell(99)
+        await clock.advance(0)
+        assert sum(handled.values()) == 3
+        helper = sup.spawn(Flaky, handled, 0)
+        assert await helper.ask(100) == 100
+        sup.check_invariants()
+    assert_reconciled(sup, {*range(1, 7), 99, 100}, handled, tally, 0)
+    assert tally.by_reason == {"stopped": 4}
