@@ -44,10 +44,11 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
+    # Startup is socket I/O and the lifespan, not a timer: yield until it is done.
+    for _ in range(200_000):
         if server.started or task.done():
             break
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
     assert server.started, "uvicorn did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
@@ -147,12 +148,14 @@ async def test_example_app_capacity_503(framework: str) -> None:
         assert (await client.post("/rooms/a/messages")).json()["messages"] == 2
 
 
-def hold_app(gate: asyncio.Event) -> Any:
-    """Return an ASGI app that answers 200 once ``gate`` is set."""
+def hold_app(gate: asyncio.Event, entered: asyncio.Semaphore) -> Any:
+    """Return an ASGI app that releases ``entered`` on each request and answers
+    200 once ``gate`` is set."""
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        entered.release()
         await gate.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"done"})
@@ -163,25 +166,24 @@ def hold_app(gate: asyncio.Event) -> Any:
 async def test_asgi_admission_per_client() -> None:
     """A client past per_client gets 429; other clients are still admitted."""
     gate = asyncio.Event()
+    entered = asyncio.Semaphore(0)
     admission = ClientAdmission(per_client=1, max_clients=2, header="x-client-id")
-    app = AdmissionMiddleware(
-        LimitExceededMiddleware(hold_app(gate)), admission=admission
-    )
+    inner = LimitExceededMiddleware(hold_app(gate, entered))
+    app = AdmissionMiddleware(inner, admission=admission)
     async with (
         admission,
         serve_asgi(app) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
         held = asyncio.create_task(client.get("/", headers={"x-client-id": "alice"}))
-        while len(admission.supervisor) < 1:
-            await asyncio.sleep(0.01)
+        await entered.acquire()
         second = await client.get("/", headers={"x-client-id": "alice"})
         assert second.status_code == 429
         assert second.json()["reason"] == "per_key"
         assert second.headers["retry-after"] == "1"
         other = asyncio.create_task(client.get("/", headers={"x-client-id": "bob"}))
-        while len(admission.supervisor) < 2:
-            await asyncio.sleep(0.01)
+        await entered.acquire()
+        assert len(admission.supervisor) == 2
         third_client = await client.get("/", headers={"x-client-id": "carol"})
         assert third_client.status_code == 503
         assert third_client.json()["reason"] == "quota_keys"
@@ -197,8 +199,10 @@ async def test_asgi_admission_per_client() -> None:
 async def test_aiohttp_admission_by_address() -> None:
     """Without the header, the peer address is the key."""
     gate = asyncio.Event()
+    entered = asyncio.Event()
 
     async def hold(request: Any) -> Any:
+        entered.set()
         await gate.wait()
         return web.Response(text="done")
 
@@ -211,8 +215,7 @@ async def test_aiohttp_admission_by_address() -> None:
         httpx.AsyncClient(base_url=url) as client,
     ):
         held = asyncio.create_task(client.get("/"))
-        while len(admission.supervisor) < 1:
-            await asyncio.sleep(0.01)
+        await entered.wait()
         rejected = await client.get("/")
         assert rejected.status_code == 429
         assert rejected.json()["reason"] == "per_key"
