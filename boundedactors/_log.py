@@ -41,6 +41,11 @@ class ThrottledLog:
 
     def record(self, reason: str, detail: Callable[[], None] | None = None) -> None:
         """Count one event; call ``detail()`` to log it in full if the burst allows."""
+        if detail is None and self._timer is not None:
+            # A summary is already scheduled, so counting is all there is to do and
+            # a flood of events pays no clock read.
+            self._suppressed[reason] += 1
+            return
         now = self._clock.now()
         if now >= self._window_end:
             self._window_end = now + self._interval
