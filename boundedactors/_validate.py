@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 
+from .errors import shorten
+
 
 def positive_int(name: str, value: object, *, allow_none: bool = False) -> int | None:
     """Return ``value`` if it is an int >= 1 (or ``None`` when allowed)."""
@@ -32,7 +34,10 @@ def positive_float(
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _error(name, value, _number_phrase(allow_none, allow_zero))
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int past the float range, such as 10**400
+        raise _error(name, value, _number_phrase(allow_none, allow_zero)) from None
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         raise _error(name, value, _number_phrase(allow_none, allow_zero))
     return number
@@ -42,7 +47,7 @@ def choice(name: str, value: object, accepted: Collection[str]) -> str:
     """Return ``value`` if it is one of the ``accepted`` strings."""
     if not isinstance(value, str) or value not in accepted:
         options = ", ".join(repr(option) for option in sorted(accepted))
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+        raise ValueError(f"{name} must be one of {options}, got {shorten(value)}")
     return value
 
 
@@ -52,7 +57,9 @@ def _number_phrase(allow_none: bool, allow_zero: bool) -> str:
 
 
 def _error(name: str, value: object, accepted: str) -> Exception:
-    message = f"{name} must be {accepted}, got {value!r} ({type(value).__name__})"
+    message = (
+        f"{name} must be {accepted}, got {shorten(value)} ({type(value).__name__})"
+    )
     if isinstance(value, int | float) and not isinstance(value, bool):
         return ValueError(message)
     return TypeError(message)

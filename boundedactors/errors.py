@@ -56,6 +56,9 @@ def shorten(value: object, width: int = _MAX_SHOWN) -> str:
     """
     if isinstance(value, str | bytes) and len(value) > width:
         return f"{value[:width]!r}... ({len(value)} in all)"
+    if isinstance(value, int) and value.bit_length() > 4 * width:
+        # repr() of a huge int is quadratic, and past 4300 digits it raises.
+        return f"<int of {value.bit_length()} bits>"
     text = repr(value)
     if len(text) > width:
         return text[:width] + "..."
