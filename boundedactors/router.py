@@ -23,7 +23,7 @@ from .admission import EvictionPolicy
 from .errors import ActorNotFound, MailboxFull
 from .keys import table_key
 from .registry import Registry
-from .runtime import IDLE, OVERFLOW_POLICIES, STOPPING, ActorRef
+from .runtime import IDLE, OVERFLOW_POLICIES, RESTART_TYPES, STOPPING, ActorRef
 from .stores import StateStore
 from .supervisor import _DEFAULT, Supervisor
 
@@ -134,6 +134,8 @@ class Router(Generic[MessageT, ReplyT]):
                 _validate.choice("overflow", overflow, OVERFLOW_POLICIES)
             ]
         )
+        if restart is not _DEFAULT:
+            _validate.choice("restart", restart, RESTART_TYPES)
         timeout = _validate.positive_float(
             "idle_timeout", idle_timeout, allow_none=True
         )

@@ -21,6 +21,7 @@ from .errors import (
     RestartIntensityExceeded,
     SpawnLimitExceeded,
     SupervisorClosed,
+    shorten,
 )
 from .keys import table_key
 from .quotas import KeyCounter, TokenBucket
@@ -141,6 +142,16 @@ class Supervisor:
         name: str | None = None,
         _parent: Supervisor | None = None,
     ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"name must be a str or None, got {shorten(name)} "
+                f"({type(name).__name__})"
+            )
+        if seed is not None and type(seed) is not int:
+            raise TypeError(
+                f"seed must be an int or None, got {shorten(seed)} "
+                f"({type(seed).__name__})"
+            )
         self.name = name
         self._max_children = _validate.positive_int(
             "max_children", max_children, allow_none=True
@@ -149,6 +160,10 @@ class Supervisor:
         burst = _validate.positive_float("spawn_burst", spawn_burst, allow_none=True)
         if burst is not None and rate is None:
             raise ValueError("spawn_burst needs spawn_rate; got spawn_rate=None")
+        if burst is not None and burst < 1:
+            raise ValueError(
+                f"spawn_burst must be >= 1 so that one spawn can pass, got {burst!r}"
+            )
         self._spawn_rate = rate
         self._spawn_burst = burst if burst is not None else max(1.0, rate or 1.0)
         per_key = _validate.positive_int(
