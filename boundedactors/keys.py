@@ -80,13 +80,15 @@ def table_key(key: object) -> Hashable:
 
 def _encode(key: object, depth: int) -> bytes | None:
     """Encode ``key`` so that equal keys give equal bytes, or return ``None``."""
+    # Integers are encoded in hex: linear in their size, where decimal is
+    # quadratic and raises ValueError past 4300 digits.
     if isinstance(key, bool | int):
-        return b"i%d" % int(key)
+        return b"i%x" % int(key)
     if isinstance(key, float):
         if math.isnan(key):
             raise ValueError(f"key must not be NaN, got {key!r}")
         if key.is_integer():
-            return b"i%d" % int(key)
+            return b"i%x" % int(key)
         return b"f" + key.hex().encode()
     if isinstance(key, str):
         data = key.encode("utf-8", "surrogatepass")
