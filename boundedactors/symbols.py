@@ -105,6 +105,8 @@ class SymbolTable:
         )
         for text in unique:
             table.intern(text)
+        # The constructor needs a limit >= 1; an empty allowlist admits nothing.
+        table._limit = len(unique) + extra
         return table
 
     @property
