@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import beam, hostile, memory, routing, spawn, symbols, throughput
+from . import beam, hostile, memory, routing, spawn, symbols, threaded, throughput
 from ._harness import machine
 from .targets import evaluate
 
@@ -52,6 +52,7 @@ SCENARIOS: dict[str, Scenario] = {
     "hostile_keys": hostile.run,
     "passivation": _passivation,
     "beam": beam.run,
+    "threaded_calls": threaded.run,
 }
 
 

@@ -24,6 +24,7 @@ SCENARIOS = {
     "hostile_keys",
     "passivation",
     "beam",
+    "threaded_calls",
 }
 
 
