@@ -2,7 +2,7 @@
 
 Run it with ``python examples/aiohttp_app.py --port 8000``. Same API:
 ``POST /rooms/{room}/messages`` and ``GET /stats``; limits become 429 and 503
-answers with ``Retry-After``.
+responses with ``Retry-After``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A chat-room service on Starlette whose limits become 429 and 503 answers.
+"""A chat-room service on Starlette whose limits become 429 and 503 responses.
 
 Run it with ``python examples/starlette_app.py --port 8000``.
 

@@ -149,7 +149,7 @@ async def test_example_app_capacity_503(framework: str) -> None:
 
 
 def hold_app(gate: asyncio.Event, entered: asyncio.Semaphore) -> Any:
-    """Return an ASGI app that releases ``entered`` on each request and answers
+    """Return an ASGI app that releases ``entered`` on each request and responds
     200 once ``gate`` is set."""
 
     async def app(scope: Any, receive: Any, send: Any) -> None:

@@ -40,7 +40,7 @@ def retry_after_seconds(error: LimitExceeded, default: int | None) -> int | None
 def limit_response(
     error: LimitExceeded, default_retry_after: int | None = 1
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Return the status, headers and JSON body that answer a limit error.
+    """Return the status, headers and JSON body of the response to a limit error.
 
     The body names the limit and never echoes the rejected key, so it is safe to
     send to the client that caused the rejection.

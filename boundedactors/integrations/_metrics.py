@@ -1,5 +1,5 @@
-"""What the metric exporters share: the supervisors to read and their counters,
-with every label value drawn from a fixed set."""
+"""Helpers shared by the metric exporters: the supervisors to read and their
+counters, with every label value drawn from a fixed set."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def read_stats(source: Source) -> Stats | None:
     """Return the supervisor's ``stats()``, read on its own loop.
 
     With a ``loop`` and a caller on another thread (a scrape thread), the read
-    hops to the loop, so it never sees counters in the middle of an update.
+    hops to the loop, so it never reads counters in the middle of an update.
     Returns ``None`` if that loop is closed or does not answer within 5 s.
     """
     loop = source.loop

@@ -3,7 +3,7 @@
 - :func:`setup` adds a cleanup context that starts a :class:`Supervisor` with
   the application and stops it on cleanup; handlers find it as
   ``request.app[SUPERVISOR]``.
-- :func:`limit_middleware` answers :class:`LimitExceeded` with 429 or 503 and
+- :func:`limit_middleware` converts :class:`LimitExceeded` into 429 or 503 with
   ``Retry-After``, as the ASGI middleware does.
 - :func:`admission_middleware` admits each request under the per-client quotas
   of a :class:`ClientAdmission` (keyed by ``request.remote`` or a header).
@@ -81,7 +81,7 @@ def _limit_response(
 async def limit_middleware(
     request: web.Request, handler: Handler
 ) -> web.StreamResponse:
-    """Answer :class:`LimitExceeded` raised by a handler with 429 or 503."""
+    """Convert :class:`LimitExceeded` raised by a handler into a 429 or 503 response."""
     try:
         return await handler(request)
     except LimitExceeded as error:

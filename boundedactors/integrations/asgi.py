@@ -2,8 +2,8 @@
 
 - :func:`supervisor_lifespan` starts a :class:`Supervisor` when the app starts
   and stops it when the app stops, and puts it in the lifespan state.
-- :class:`LimitExceededMiddleware` answers :class:`LimitExceeded` raised by the
-  app with 429 (rate and per-key limits) or 503 (capacity: ``max_children``,
+- :class:`LimitExceededMiddleware` converts :class:`LimitExceeded` raised by
+  the app into 429 (rate and per-key limits) or 503 (capacity: ``max_children``,
   a full mailbox, ...) and a ``Retry-After`` header.
 - :class:`AdmissionMiddleware` admits each request under the per-client quotas
   of a :class:`ClientAdmission`.
@@ -85,12 +85,12 @@ async def _send_limit_response(
 
 
 class LimitExceededMiddleware:
-    """Answers :class:`LimitExceeded` from the app with 429 or 503.
+    """Converts :class:`LimitExceeded` from the app into a 429 or 503 response.
 
     ``Retry-After`` is the error's ``retry_after`` rounded up to whole seconds,
     or ``default_retry_after`` when the error has none (``None`` omits the
-    header). An error raised after the response started cannot be answered, so
-    it propagates. Add it with ``app.add_middleware(LimitExceededMiddleware)``.
+    header). An error raised after the response started cannot get a response of its
+    own, so it propagates. Add it with ``app.add_middleware(LimitExceededMiddleware)``.
     """
 
     def __init__(self, app: ASGIApp, *, default_retry_after: int | None = 1) -> None:
@@ -118,7 +118,7 @@ class LimitExceededMiddleware:
 
 
 class AdmissionMiddleware:
-    """Admits each HTTP request through ``admission`` before the app sees it.
+    """Admits each HTTP request through ``admission`` before the app receives it.
 
     A rejected request gets 429 or 503 at once, with ``Retry-After``; an
     admitted one holds its lease until the app has sent the whole response.
@@ -162,8 +162,8 @@ def _peer(scope: Scope) -> str | None:
 def _header(scope: Scope, name: str | None) -> str | None:
     if name is None:
         return None
-    wanted = name.encode("latin-1")
+    expected = name.encode("latin-1")
     for key, value in scope.get("headers", ()):
-        if key.lower() == wanted:
+        if key.lower() == expected:
             return bytes(value).decode("latin-1")
     return None

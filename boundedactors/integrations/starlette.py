@@ -1,8 +1,9 @@
 """Starlette and FastAPI exception handler for limit errors (needs ``starlette``).
 
-``Starlette(exception_handlers=exception_handlers)`` answers
-:class:`LimitExceeded` the way :class:`..asgi.LimitExceededMiddleware` does, for
-apps that prefer handlers to middleware.
+``Starlette(exception_handlers=exception_handlers)`` converts
+:class:`LimitExceeded` into a response the way ``LimitExceededMiddleware`` of
+:mod:`boundedactors.integrations.asgi` does, for apps that prefer handlers to
+middleware.
 """
 
 from __future__ import annotations
