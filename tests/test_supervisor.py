@@ -597,7 +597,8 @@ async def test_stats_after_nested_close() -> None:
         assert stats.stopped == 1
         assert stats.messages_handled == 1
         assert stats.live_actors == 0
-        assert not ref.is_alive
+        ref.tell("late")
+        assert root.stats().dead_letters == 1
 
 
 @pytest.mark.parametrize(
