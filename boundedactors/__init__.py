@@ -17,6 +17,7 @@ from .errors import (
     RegistryFull,
     RestartIntensityExceeded,
     SpawnLimitExceeded,
+    StoreFull,
     SupervisorClosed,
     SymbolLimitExceeded,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "SpawnLimitExceeded",
     "Stats",
     "StopActor",
+    "StoreFull",
     "Supervisor",
     "SupervisorClosed",
     "Symbol",

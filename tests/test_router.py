@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,7 +17,7 @@ MODULUS = 2**61 - 1
 class Keyed(ba.Actor):
     """Counts "inc" messages and returns (key, count)."""
 
-    built: list[object] = []
+    built: ClassVar[list[object]] = []
 
     def __init__(self, key: object) -> None:
         self.key = key

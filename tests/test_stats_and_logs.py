@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -122,12 +123,10 @@ async def test_rejection_flood_logs_bounded_summaries(
     async with ba.Supervisor(max_children=1, clock=clock) as sup:
         sup.spawn(Echo)
         with caplog.at_level(logging.DEBUG, logger="boundedactors"):
-            for round_number in range(4):
+            for _ in range(4):
                 for _ in range(25_000):
-                    try:
+                    with contextlib.suppress(ba.SpawnLimitExceeded):
                         sup.spawn(Echo)
-                    except ba.SpawnLimitExceeded:
-                        pass
                 await clock.advance(1.0)
             lines = [
                 r.getMessage()
