@@ -19,6 +19,9 @@ __all__ = ["FakeClock", "FakeTimer"]
 _MAX_SETTLE_ROUNDS = 100_000
 
 
+_MIN_COMPACT = 64
+
+
 class FakeTimer:
     """A callback scheduled on a :class:`FakeClock`."""
 
@@ -64,6 +67,7 @@ class FakeClock:
         self._sequence = itertools.count()
         self._runtimes: list[Runtime] = []
         self._advancing = False
+        self._compact_at = _MIN_COMPACT
 
     def __repr__(self) -> str:
         return f"<FakeClock now={self._now} pending={self.pending}>"
@@ -89,6 +93,8 @@ class FakeClock:
                 return loop.call_soon(callback)
         timer = FakeTimer(when, callback)
         heapq.heappush(self._timers, (when, next(self._sequence), timer))
+        if len(self._timers) >= self._compact_at:
+            self._compact()
         return timer
 
     async def sleep(self, delay: float) -> None:
@@ -250,6 +256,19 @@ class FakeClock:
         timer.cancel()
         if callback is not None:
             callback()
+
+    def _compact(self) -> None:
+        """Drop every cancelled timer, not only those at the front of the heap.
+
+        Timers cancelled long before their deadline (the timeout of an ``ask``
+        answered in time) would otherwise stay until time reaches them. Compacting
+        only once the heap has doubled keeps scheduling amortised O(log n).
+        """
+        timers = self._timers
+        # In place, because _fire_due() holds the list while callbacks schedule.
+        timers[:] = [entry for entry in timers if not entry[2].cancelled]
+        heapq.heapify(timers)
+        self._compact_at = max(_MIN_COMPACT, 2 * len(timers))
 
     def _drop_cancelled(self) -> None:
         timers = self._timers

@@ -56,6 +56,16 @@ def count_futures() -> int:
     )
 
 
+def describe_futures() -> list[str]:
+    """Return the repr of each live ``asyncio.Future`` (tasks excluded)."""
+    gc.collect()
+    return [
+        repr(obj)[:200]
+        for obj in gc.get_objects()
+        if isinstance(obj, asyncio.Future) and not isinstance(obj, asyncio.Task)
+    ]
+
+
 @pytest.fixture
 def quiet_logs() -> Iterator[None]:
     """Silence the library's logger for tests that crash actors on purpose."""
