@@ -379,6 +379,16 @@ class Router(Generic[MessageT, ReplyT]):
     def _activate(self, key: object, quota_key: object) -> ActorRef[Any, Any]:
         if self._factory is None:
             raise ActorNotFound(key)
+        if not self._options:
+            # Without extra options, a plain keyword call skips building a dict of
+            # arguments, which a flood of new keys would pay for on every request.
+            return self.supervisor.spawn(
+                self._factory,
+                key,
+                name=key,
+                registry=self.registry,
+                quota_key=quota_key,
+            )
         return self.supervisor.spawn(
             self._factory,
             key,
