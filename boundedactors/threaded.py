@@ -63,6 +63,7 @@ class ThreadedRuntime:
         self._stop_event: asyncio.Event | None = None
         self._startup: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._stopped = False
+        self._error: BaseException | None = None
 
     def __enter__(self) -> ThreadedRuntime:
         self.start()
@@ -107,6 +108,11 @@ class ThreadedRuntime:
 
         ``timeout`` bounds the join; by default it is the supervisor's
         ``shutdown_timeout`` plus five seconds.
+
+        Raises:
+            RestartIntensityExceeded: the supervisor failed while it ran, as
+                leaving ``async with Supervisor()`` would raise.
+            TimeoutError: the thread did not stop within ``timeout``.
         """
         if self._stopped or self._thread is None:
             return
@@ -120,15 +126,18 @@ class ThreadedRuntime:
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError(f"the runtime thread did not stop within {timeout} s")
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
     def _run_thread(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as error:  # reported to start()
+        except BaseException as error:  # raised by start() or stop()
             if not self._startup.done():
                 self._startup.set_exception(error)
             else:
-                raise
+                self._error = error
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -223,7 +232,9 @@ class ThreadedRuntime:
     def _loop_for_call(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
         if loop is None or self._stopped or loop.is_closed():
-            raise RuntimeError("the runtime is not running; call start() first")
+            raise RuntimeError(
+                "the runtime is not running: it was not started or has stopped"
+            )
         self._check_thread()
         return loop
 

@@ -146,3 +146,19 @@ def test_bad_supervisor_options_raise_in_start() -> None:
     """A bad option raises from start() in the calling thread."""
     with pytest.raises(ValueError, match="max_children"):
         ThreadedRuntime(max_children=-1).start()
+
+
+def test_supervisor_failure_raised_by_stop() -> None:
+    """Restart intensity stops the supervisor; stop() raises its error."""
+    runtime = ThreadedRuntime(max_restarts=0, restart_backoff=0.0)
+    runtime.start()
+    ref = runtime.call(runtime.supervisor.spawn, Counter)
+    with pytest.raises(ValueError, match="boom"):
+        runtime.ask(ref, "boom", timeout=5.0)
+    runtime.run(runtime.supervisor.settle())
+    assert runtime.supervisor.failure is not None
+    with pytest.raises(ba.SupervisorClosed):
+        runtime.call(runtime.supervisor.spawn, Counter)
+    with pytest.raises(ba.RestartIntensityExceeded):
+        runtime.stop()
+    runtime.stop()

@@ -91,7 +91,11 @@ async def limit_middleware(
 def admission_middleware(
     admission: ClientAdmission, *, default_retry_after: int | None = 1
 ) -> Middleware:
-    """Return a middleware that admits each request through ``admission``."""
+    """Return a middleware that admits each request through ``admission``.
+
+    The lease is held until the handler returns, which for a
+    ``StreamResponse`` the handler writes itself is after the whole body.
+    """
     if not isinstance(admission, ClientAdmission):
         raise TypeError(f"admission must be a ClientAdmission, got {admission!r}")
     header = admission.header
