@@ -263,7 +263,9 @@ class ActorRef(Generic[MessageT, ReplyT]):
         Raises:
             AskTimeout: no reply within ``timeout`` seconds of the supervisor's
                 clock. The message stays queued and is still handled.
-            MailboxFull: the mailbox is full (any overflow policy).
+            MailboxFull: the mailbox is full under ``"reject"`` or
+                ``"drop_newest"`` (the message is not queued), or a
+                ``"drop_oldest"`` mailbox dropped the message before it was handled.
             ActorStopped: the actor stopped before it handled the message.
         """
         if self._state >= STOPPING:
@@ -275,7 +277,9 @@ class ActorRef(Generic[MessageT, ReplyT]):
         if mailbox is not None and size is not None and len(mailbox) >= size:
             policy = self._spec.overflow
             if policy != DROP_OLDEST:
-                self._spec.supervisor._counters.mailbox_rejected += 1
+                supervisor = self._spec.supervisor
+                supervisor._counters.mailbox_rejected += 1
+                supervisor._rejections.record("mailbox_full")
                 raise MailboxFull(
                     limit=size, current=len(mailbox), actor=_label(self._name)
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -350,6 +351,33 @@ async def test_ask_dropped_by_drop_oldest_gets_error() -> None:
         event.set()
         await sup.settle()
         assert log == ["busy", "newer"]
+
+
+async def test_ask_under_drop_newest_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ask to a full drop_newest mailbox raises, is counted and summarised."""
+    clock = FakeClock()
+    event = asyncio.Event()
+    log: list[object] = []
+    letters: list[ba.DeadLetter] = []
+    async with ba.Supervisor(clock=clock, dead_letters=letters.append) as sup:
+        ref = sup.spawn(Gate, event, log, mailbox_size=1, overflow="drop_newest")
+        ref.tell("busy")
+        await quiet(sup)
+        ref.tell("queued")
+        with caplog.at_level(logging.WARNING, logger="boundedactors"):
+            with pytest.raises(ba.MailboxFull) as caught:
+                await ref.ask("asked")
+            await clock.advance(1.0)
+        assert caught.value.limit == 1
+        assert sup.stats().mailbox_rejected == 1
+        assert letters == []
+        summaries = [r.getMessage() for r in caplog.records]
+        assert any("mailbox_full=1" in line for line in summaries)
+        event.set()
+        await sup.settle()
+        assert log == ["busy", "queued"]
 
 
 async def test_unbounded_mailbox() -> None:
