@@ -380,6 +380,59 @@ async def test_ask_under_drop_newest_raises(
         assert log == ["busy", "queued"]
 
 
+async def test_stop_from_own_receive() -> None:
+    """An actor that stops itself finishes the message; later mail is dropped."""
+    letters: list[ba.DeadLetter] = []
+
+    class SelfStopper(ba.Actor):
+        ref: ba.ActorRef | None = None
+
+        async def receive(self, message: object) -> object:
+            if message == "stop":
+                assert self.ref is not None
+                await self.ref.stop()
+                return "stopping"
+            return message
+
+    async with make_supervisor(dead_letters=letters.append) as sup:
+        ref = sup.spawn(SelfStopper, name="self")
+        actor = ref.actor
+        assert isinstance(actor, SelfStopper)
+        actor.ref = ref
+        reply = asyncio.ensure_future(ref.ask("stop"))
+        await asyncio.sleep(0)  # let the ask queue its message first
+        ref.tell("after")
+        assert await reply == "stopping"
+        await sup.settle()
+        assert not ref.is_alive
+        assert "self" not in sup.registry
+        assert letters == [ba.DeadLetter("after", "self", "stopped")]
+        assert len(sup) == 0
+
+
+async def test_stop_during_on_start() -> None:
+    """A stop requested while on_start runs takes effect before any message."""
+    log: list[object] = []
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    class SlowStart(Recorder):
+        async def on_start(self) -> None:
+            started.set()
+            await release.wait()
+
+    async with make_supervisor() as sup:
+        ref = sup.spawn(SlowStart, log)
+        ref.tell("first")
+        await started.wait()
+        stopping = asyncio.ensure_future(ref.stop())
+        await quiet(sup)
+        release.set()
+        await stopping
+        assert log == []
+        assert not ref.is_alive
+
+
 async def test_unbounded_mailbox() -> None:
     """mailbox_size=None accepts any number of messages."""
     event = asyncio.Event()
