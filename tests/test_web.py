@@ -255,3 +255,52 @@ async def test_starlette_exception_handler() -> None:
     assert response.status_code == 429
     assert response.headers["retry-after"] == "2"
     assert response.json()["reason"] == "spawn_rate"
+
+
+async def test_lifespan_and_setup_run_async_hooks() -> None:
+    """Async setup hooks run at start; the supervisors stop with the app."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from boundedactors.integrations import aiohttp as aiohttp_integration
+    from boundedactors.integrations.asgi import supervisor_lifespan
+
+    started: list[ba.Supervisor] = []
+
+    async def asgi_setup(supervisor: ba.Supervisor) -> dict[str, Any]:
+        started.append(supervisor)
+        return {"greeting": "hello"}
+
+    async def greet(request: Request) -> PlainTextResponse:
+        assert request.state.supervisor is started[0]
+        return PlainTextResponse(request.state.greeting)
+
+    admission = ClientAdmission()
+    app = Starlette(
+        routes=[Route("/", greet)],
+        lifespan=supervisor_lifespan(asgi_setup, admission=admission, name="asgi"),
+    )
+    async with serve_asgi(app) as url, httpx.AsyncClient(base_url=url) as client:
+        assert (await client.get("/")).text == "hello"
+    assert not started[0].is_running
+    assert not admission.supervisor.is_running
+
+    async def aiohttp_start(app: Any, supervisor: ba.Supervisor) -> None:
+        started.append(supervisor)
+
+    async def name(request: Any) -> Any:
+        supervisor = request.app[aiohttp_integration.SUPERVISOR]
+        return web.Response(text=supervisor.name)
+
+    aiohttp_app = web.Application()
+    aiohttp_integration.setup(aiohttp_app, aiohttp_start, name="aio")
+    aiohttp_app.router.add_get("/", name)
+    async with (
+        serve_aiohttp(aiohttp_app) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        assert (await client.get("/")).text == "aio"
+        assert started[1].is_running
+    assert not started[1].is_running
