@@ -18,6 +18,7 @@ from .actor import Actor, StopActor
 from .clock import Clock, LoopClock, call_later, run_with_timeout
 from .errors import (
     ActorStopped,
+    AlreadyRegistered,
     RestartIntensityExceeded,
     SpawnLimitExceeded,
     SupervisorClosed,
@@ -417,10 +418,15 @@ class Supervisor:
         self._check_quotas(quota_key, stored_key)
         spec = self._spec_for(factory, mailbox_size, overflow, restart)
 
-        actor = factory(*args)
         target = None
         if name is not None:
             target = registry if registry is not None else self.registry
+            # Check the name before the factory runs, so a rejected name builds
+            # no user object and triggers none of the factory's side effects.
+            if name in target:
+                raise AlreadyRegistered(name)
+            target._check_room()
+        actor = factory(*args)
         ref: ActorRef[M, R] = ActorRef(spec, actor, args, name, target, stored_key)
         if target is not None:
             target.register(name, ref)

@@ -293,6 +293,25 @@ async def test_duplicate_name_leaves_no_child() -> None:
         sup.check_invariants()
 
 
+async def test_rejected_name_builds_no_actor() -> None:
+    """A taken name or a full registry rejects the spawn before the factory runs."""
+    built: list[int] = []
+
+    def factory(number: int) -> Echo:
+        built.append(number)
+        return Echo(number)
+
+    async with ba.Supervisor(registry=ba.Registry(limit=2), clock=FakeClock()) as sup:
+        sup.spawn(factory, 1, name="taken")
+        with pytest.raises(ba.AlreadyRegistered):
+            sup.spawn(factory, 2, name="taken")
+        sup.spawn(factory, 3, name="second")
+        with pytest.raises(ba.RegistryFull):
+            sup.spawn(factory, 4, name="third")
+        assert built == [1, 3]
+        assert len(sup) == 2
+
+
 # Restarts
 
 
