@@ -12,6 +12,8 @@ in it must pass.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,26 @@ def test_readme_has_runnable_examples() -> None:
     """README.md contains at least one Python example that the docs test runs."""
     readme = [p for p in python_examples() if p.values[0] == "README.md"]
     assert readme, "README.md has no ```python example"
+
+
+def test_quickstart_example_runs() -> None:
+    """The README's first command, examples/quickstart.py, runs and shows limits."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rejected: per_key (limit 2)" in result.stdout
+    assert "rejected: max_children (limit 3)" in result.stdout
+    assert "live actors 3" in result.stdout
+
+
+def test_readme_test_command_matches_ci() -> None:
+    """The README shows exactly the test command that .ci/run runs."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    install = next(line for line in ci if line.startswith("pip install"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert install in readme
