@@ -6,8 +6,9 @@ import asyncio
 import heapq
 import itertools
 import math
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -17,6 +18,35 @@ __all__ = ["FakeClock", "FakeTimer"]
 # Passes of the event loop that settle() allows before it concludes that some task
 # never blocks. One pass runs the callbacks in the loop's ready queue once.
 _MAX_SETTLE_ROUNDS = 100_000
+
+# Futures of executor calls (loop.run_in_executor, asyncio.to_thread) still running,
+# per event loop, for the loops a FakeClock has been used on.
+_executor_calls: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, set[asyncio.Future[Any]]
+] = weakref.WeakKeyDictionary()
+
+
+def _track_executor_calls(loop: asyncio.AbstractEventLoop) -> set[asyncio.Future[Any]]:
+    """Return the running executor calls of ``loop``, tracking them from now on.
+
+    The first call wraps ``loop.run_in_executor`` on this loop object only.
+    ``asyncio.to_thread`` goes through it too.
+    """
+    calls = _executor_calls.get(loop)
+    if calls is not None:
+        return calls
+    running: set[asyncio.Future[Any]] = set()
+    original = loop.run_in_executor
+
+    def run_in_executor(executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+        future = original(executor, func, *args)
+        running.add(future)
+        future.add_done_callback(running.discard)
+        return future
+
+    loop.run_in_executor = run_in_executor  # type: ignore[method-assign,assignment]
+    _executor_calls[loop] = running
+    return running
 
 
 _MIN_COMPACT = 64
@@ -165,10 +195,12 @@ class FakeClock:
     async def settle(self) -> None:
         """Run due timers, then wait until every task on the event loop is blocked.
 
-        A task waiting on this clock, on real I/O, on a real timer or on a thread
-        counts as blocked. So a handler asleep in virtual time does not stop
-        ``settle``, but neither does a store call running in a thread: await
-        ``Supervisor.settle()`` for that, which waits for every busy worker.
+        A task waiting on this clock, on real I/O or on a real timer counts as
+        blocked, so a handler asleep in virtual time does not stop ``settle``.
+        Work sent to a thread with ``loop.run_in_executor`` or
+        ``asyncio.to_thread`` after the clock was first used on the loop (a
+        supervisor on it was entered, or ``settle`` ran) is waited for, because it
+        finishes without virtual time.
 
         Runtime complexity: a few passes of the event loop once it is quiet, plus
         the passes the pending work needs.
@@ -179,6 +211,7 @@ class FakeClock:
         """
         self._fire_due()
         loop = asyncio.get_running_loop()
+        executor_calls = _track_executor_calls(loop)
         # NOTE: asyncio has no public "every task is blocked" check. The ready queue
         # of the default event loop is the most direct signal. Loops without it
         # (uvloop) fall back to the supervisors' own settle, which also waits for
@@ -194,9 +227,12 @@ class FakeClock:
             await asyncio.sleep(0)
             if ready or self._fire_due():
                 quiet = 0
-            else:
-                quiet += 1
-            if quiet >= 3:
+                continue
+            quiet += 1
+            if quiet >= 3 and executor_calls:
+                await asyncio.wait(list(executor_calls))
+                quiet = 0
+            elif quiet >= 3:
                 return
         raise RuntimeError(
             f"the event loop did not settle within {_MAX_SETTLE_ROUNDS} passes; "
@@ -206,6 +242,11 @@ class FakeClock:
     def attach(self, runtime: Runtime) -> None:
         """Register a runtime that :meth:`settle` waits for. Called by supervisors."""
         self._runtimes.append(runtime)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        _track_executor_calls(loop)
 
     def detach(self, runtime: Runtime) -> None:
         """Forget a runtime that has stopped."""

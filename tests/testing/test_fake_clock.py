@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 
 import pytest
 
@@ -230,3 +231,30 @@ async def test_settle_reports_a_task_that_never_blocks(
         await clock.settle()
     stop = True
     await task
+
+
+async def test_settle_waits_for_executor_calls() -> None:
+    """Work in a thread finishes without virtual time, so settle waits for it."""
+    clock = FakeClock()
+    await clock.settle()  # starts tracking this loop's executor calls
+    started = threading.Event()
+    release = threading.Event()
+    results: list[str] = []
+
+    def blocking() -> str:
+        started.set()
+        release.wait(timeout=10.0)
+        return "done"
+
+    async def caller() -> None:
+        results.append(await asyncio.to_thread(blocking))
+
+    task = asyncio.create_task(caller())
+    await asyncio.sleep(0)
+    await asyncio.to_thread(started.wait, 10.0)
+    threading.Timer(0.0, release.set).start()
+
+    await clock.settle()
+
+    assert results == ["done"]
+    assert task.done()

@@ -74,22 +74,18 @@ def test_plugin_registered_as_pytest11_entry_point() -> None:
     assert "boundedactors.testing.pytest_plugin" in names
 
 
-def test_fixtures_under_pytest_asyncio_auto(pytester: pytest.Pytester) -> None:
+def test_fixtures_under_pytest_asyncio(pytester: pytest.Pytester) -> None:
+    """Unmarked tests in auto mode, marked tests, and the options override."""
     write_ini(pytester, "auto")
-    pytester.makepyfile(FIXTURE_TEST.format(marker=""))
+    pytester.makepyfile(
+        test_unmarked=FIXTURE_TEST.format(marker=""),
+        test_marked=FIXTURE_TEST.format(marker="@pytest.mark.asyncio"),
+        test_options=OPTIONS_TEST,
+    )
 
     result = pytester.runpytest("-p", "no:anyio", "-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=3)
-
-
-def test_fixtures_under_pytest_asyncio_marker(pytester: pytest.Pytester) -> None:
-    write_ini(pytester, "auto")
-    pytester.makepyfile(FIXTURE_TEST.format(marker="@pytest.mark.asyncio"))
-
-    result = pytester.runpytest("-p", "no:anyio", "-p", "no:cacheprovider")
-
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=7)
 
 
 def test_fixtures_under_anyio(pytester: pytest.Pytester) -> None:
@@ -140,15 +136,6 @@ def test_anyio_test_under_asyncio_auto_fails_clearly(
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*set asyncio_mode = strict*"])
-
-
-def test_supervisor_options_fixture_overrides(pytester: pytest.Pytester) -> None:
-    write_ini(pytester, "auto")
-    pytester.makepyfile(OPTIONS_TEST)
-
-    result = pytester.runpytest("-p", "no:anyio", "-p", "no:cacheprovider")
-
-    result.assert_outcomes(passed=1)
 
 
 def test_plugin_leaves_other_suites_alone(pytester: pytest.Pytester) -> None:
