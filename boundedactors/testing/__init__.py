@@ -15,7 +15,7 @@ the package is installed) provides the fixtures ``fake_clock``, ``supervisor``,
 ``probe`` and ``memory_store``. docs/testing.md is the guide.
 """
 
-from ._settle import settle
+from ._settle import close, settle
 from .clock import FakeClock, FakeTimer
 from .probe import TestProbe
 from .store import InMemoryStore, StoreCall
@@ -26,5 +26,6 @@ __all__ = [
     "InMemoryStore",
     "StoreCall",
     "TestProbe",
+    "close",
     "settle",
 ]

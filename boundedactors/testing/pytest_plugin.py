@@ -67,10 +67,13 @@ async def supervisor(
 ) -> AsyncIterator[Supervisor]:
     """A Supervisor on ``fake_clock``, entered for the test and closed after it.
 
-    Closing does not raise the supervisor's failure; a test that expects one
-    checks ``supervisor.failure``.
+    Teardown closes it with :func:`boundedactors.testing.close`, which moves
+    ``fake_clock`` forward while the shutdown waits on timers. Closing does not
+    raise the supervisor's failure; a test that expects one checks
+    ``supervisor.failure``.
     """
     from boundedactors import Supervisor
+    from boundedactors.testing import close
 
     _check_one_event_loop(request)
     options: dict[str, Any] = {"seed": 0, "dead_letters": dead_letters.dead_letter_hook}
@@ -81,7 +84,7 @@ async def supervisor(
     try:
         yield sup
     finally:
-        await sup.aclose()
+        await close(sup)
 
 
 def _check_one_event_loop(request: pytest.FixtureRequest) -> None:

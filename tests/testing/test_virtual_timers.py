@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 import boundedactors as ba
-from boundedactors.testing import FakeClock
+from boundedactors.testing import FakeClock, InMemoryStore
 
 
 @pytest.fixture
@@ -241,54 +241,35 @@ async def test_rejection_log_window_in_virtual_time(
     assert real_timers == []
 
 
-class SelfPassivating(ba.Actor[Any, Any]):
-    """Stops itself after ``idle`` seconds of its supervisor's clock without mail."""
-
-    def __init__(self, key: object, sup: ba.Supervisor, idle: float) -> None:
+class Room(ba.Actor[Any, Any]):
+    def __init__(self, key: object, state: object = None) -> None:
         self.key = key
-        self.sup = sup
-        self.idle = idle
-        self.timer: Any = None
-
-    async def on_start(self) -> None:
-        self.arm()
 
     async def receive(self, message: Any) -> Any:
-        self.arm()
         return message
 
-    def arm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        clock = self.sup.clock
-        self.timer = clock.call_at(clock.now() + self.idle, self.expire)
 
-    def expire(self) -> None:
-        ref = self.sup.registry.lookup(self.key)
-        if ref is not None:
-            self.sup._runtime.spawn_background(ref.stop(), "passivate")
-
-
-async def test_idle_actor_stops_exactly_at_deadline(
-    real_timers: list[float],
-) -> None:
-    """An actor that schedules its own stop on the clock stops at its deadline.
-
-    NOTE: this stands in for the router's idle passivation until a router
-    option for it exists; the timer is the same kind of clock timer.
-    """
+async def test_idle_actor_passivated_at_deadline(real_timers: list[float]) -> None:
+    """Router idle passivation and its store retries run on the fake clock."""
     clock = FakeClock()
+    store = InMemoryStore(clock=clock, save_latency=0.5)
+    store.fail_next_saves(1)
     async with ba.Supervisor(clock=clock) as sup:
-        ref = sup.spawn(SelfPassivating, "room", sup, 30.0, name="room")
+        router = ba.Router(sup, factory=Room, idle_timeout=30.0, store=store)
+        await router.ask("room", "hello")
         await clock.advance(20.0)
-        await ref.ask("keep alive")
+        await router.ask("room", "keep alive")
 
         await clock.advance(29.75)
-        assert ref.is_alive
+        assert router.lookup("room") is not None
+        assert store.saves == 0
 
         await clock.advance(0.25)
-        assert not ref.is_alive
-        assert sup.registry.lookup("room") is None
+        assert router.lookup("room") is None
+        assert store.saves == 1
+
+        assert await clock.advance_until(lambda: "room" in store, timeout=60.0)
+        assert router.stats().passivations == {"idle": 1}
     assert real_timers == []
 
 
