@@ -20,10 +20,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         "testing/test_virtual_timers.py",
         "await asyncio.sleep(0.001)  # a real timer, which the guard must record",
     ): "checks that the guard against real timers sees one",
-    ("test_web.py", "await asyncio.sleep(0.01)"): (
-        "polls for a real HTTP server to start and for requests sent over "
-        "loopback to reach the application"
-    ),
 }
 
 
