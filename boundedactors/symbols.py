@@ -163,6 +163,11 @@ class SymbolTable:
                 encodable as UTF-8 (a lone surrogate).
             SymbolLimitExceeded: the table is full and has no overflow symbol.
         """
+        if type(text) is str and len(text) <= self._max_length:
+            # The common case, text that already has a symbol, with no call to get.
+            symbol = self._symbols.get(text)
+            if symbol is not None:
+                return symbol
         symbol = self.get(text)
         if symbol is not None:
             return symbol
