@@ -100,6 +100,36 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def format_markdown(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
+    """Return the results and the targets as Markdown tables, for docs."""
+    lines = [
+        "| scenario | measure | value | baseline | baseline value | ratio |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for name, result in results.items():
+        if "skipped" in result:
+            lines.append(f"| {name} | skipped: {result['skipped']} | | | | |")
+            continue
+        for item in result.get("rows", []):
+            ratio = item.get("ratio")
+            baseline_value = _number(item.get("baseline_value"))
+            if baseline_value:
+                baseline_value += f" {item['unit']}"
+            lines.append(
+                f"| {name} | {item['measure']} | {_number(item['value'])} "
+                f"{item['unit']} | {item.get('baseline') or ''} | {baseline_value} | "
+                f"{'' if ratio is None else f'{ratio:.2f}x'} |"
+            )
+    lines += ["", "| target | goal | measured | met |", "|---|---|---:|---|"]
+    for target in targets:
+        met = "yes" if target["met"] else "**no**"
+        lines.append(
+            f"| {target['name']} | {target['target']} | "
+            f"{_number(target['measured'])} | {met} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def format_targets(targets: list[dict[str, Any]]) -> str:
     """Return one line per target: met or not, the measure and the goal."""
     lines = []
@@ -134,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="directory for the PNG plots (default: docs/, or "
         "build/benchmarks-quick/ with --quick)",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the tables as Markdown to this file",
     )
     parser.add_argument(
         "--only",
@@ -173,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_targets(targets))
 
+    if options.markdown is not None:
+        options.markdown.parent.mkdir(parents=True, exist_ok=True)
+        options.markdown.write_text(format_markdown(results, targets), encoding="utf-8")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     from .plots import render
