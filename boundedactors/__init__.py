@@ -23,9 +23,10 @@ from .errors import (
 )
 from .objects import Proxy
 from .registry import Registry
-from .router import Router, publish
+from .router import Router, RouterStats, publish
 from .runtime import ActorRef
 from .stats import DeadLetter, Stats
+from .stores import MemoryStore, SQLiteStore, StateStore
 from .supervisor import Supervisor
 from .symbols import Symbol, SymbolTable
 from .threaded import BlockingProxy, ThreadedRuntime
@@ -45,12 +46,16 @@ __all__ = [
     "LimitExceeded",
     "LoopClock",
     "MailboxFull",
+    "MemoryStore",
     "Proxy",
     "Registry",
     "RegistryFull",
     "RestartIntensityExceeded",
     "Router",
+    "RouterStats",
+    "SQLiteStore",
     "SpawnLimitExceeded",
+    "StateStore",
     "Stats",
     "StopActor",
     "StoreFull",

@@ -335,7 +335,7 @@ class Passivator:
         pending = [self._wait_transit(t) for t in list(self._transits.values())]
         if not pending:
             return
-        gathered = asyncio.gather(*pending)
+        gathered: asyncio.Future[Any] = asyncio.gather(*pending)
         try:
             await run_with_timeout(
                 self._clock, gathered, self._supervisor._shutdown_timeout
@@ -807,10 +807,11 @@ class Passivator:
             supervisor._dead_letter(message, transit.key, reason)
         transit.buffer.clear()
 
-    async def _wait_transit(self, transit: Transit) -> None:
+    def _wait_transit(self, transit: Transit) -> asyncio.Future[None]:
+        """Return a future that is resolved when ``transit`` ends its phase."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         transit.waiters.append(future)
-        await future
+        return future
 
     # Reporting
 

@@ -49,11 +49,17 @@ class Actor(Generic[MessageT, ReplyT]):
     async def on_stop(self, reason: object) -> None:
         """Run when the actor stops or is replaced.
 
-        ``reason`` is ``"stopped"``, ``"shutdown"``, ``"restart"`` (a sibling crashed
-        under the ``"one_for_all"`` strategy) or the exception that crashed it. It is
-        awaited with the supervisor's ``stop_timeout``.
+        ``reason`` is ``"stopped"``, ``"shutdown"``, ``"passivated"`` (a router
+        saved and stopped it, to rebuild it on its next message), ``"restart"`` (a
+        sibling crashed under the ``"one_for_all"`` strategy) or the exception that
+        crashed it. It is awaited with the supervisor's ``stop_timeout``.
         """
 
     def snapshot(self) -> object:
-        """Return the state to save when the actor is passivated (``None`` here)."""
+        """Return the state to save when the actor is passivated (``None`` here).
+
+        A router with a store calls it between messages, before ``on_stop``, and
+        passes the result to ``store.save``. Return a fresh object (or an immutable
+        one): the router may keep it in its cache of recently saved states.
+        """
         return None

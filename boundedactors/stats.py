@@ -16,8 +16,10 @@ class DeadLetter:
 
     ``reason`` is ``"mailbox_full"`` (dropped by a ``drop_oldest`` or ``drop_newest``
     mailbox), ``"stopped"`` (sent to or queued in an actor that stopped),
-    ``"shutdown"`` (queued when its supervisor shut down) or ``"not_found"`` (sent
-    through a router to a key with no actor and no factory).
+    ``"shutdown"`` (queued when its supervisor shut down), ``"not_found"`` (sent
+    through a router to a key with no actor and no factory), ``"load_failed"`` (held
+    by a router for a key whose state could not be loaded) or ``"rejected"`` (held
+    for a key whose actor a spawn quota then rejected).
     """
 
     message: object
