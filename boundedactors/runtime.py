@@ -306,6 +306,7 @@ class ActorRef(Generic[MessageT, ReplyT]):
         size = self._spec.mailbox_size
         clock = self._spec.runtime.clock
         deadline = None if timeout is None else clock.now() + timeout
+        woken = False
         while True:
             if self._state >= STOPPING:
                 raise ActorStopped(_label(self._name))
@@ -316,13 +317,14 @@ class ActorRef(Generic[MessageT, ReplyT]):
                 self.tell(message)
                 return
             remaining = None if deadline is None else max(0.0, deadline - clock.now())
-            await self._wait_for_room(size, remaining)
+            await self._wait_for_room(size, remaining, first=woken)
+            woken = True
             mailbox = self._mailbox
             if self._state < STOPPING and (mailbox is None or len(mailbox) < size):
                 self.tell(message)
                 return
-            # Another sender's tell() took the room first: wait again, within the
-            # time that is left.
+            # Another sender's tell() took the room first: wait again, at the head
+            # of the queue so arrival order holds, within the time that is left.
 
     async def stop(self) -> None:
         """Stop the actor after its current message and wait until it has stopped.
@@ -391,12 +393,17 @@ class ActorRef(Generic[MessageT, ReplyT]):
             dropped = dropped.message
         supervisor._dead_letter(dropped, self._name, "mailbox_full")
 
-    async def _wait_for_room(self, size: int, timeout: float | None) -> None:
+    async def _wait_for_room(
+        self, size: int, timeout: float | None, *, first: bool = False
+    ) -> None:
         extra = self._ensure_extra()
         if extra.send_waiters is None:
             extra.send_waiters = deque()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        extra.send_waiters.append(future)
+        if first:
+            extra.send_waiters.appendleft(future)
+        else:
+            extra.send_waiters.append(future)
         handle: TimerHandle | None = None
         if timeout is not None:
             handle = call_later(

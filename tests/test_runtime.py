@@ -548,6 +548,27 @@ async def test_send_keeps_deadline_after_wakeup() -> None:
         assert log == [0, 1, 2]
 
 
+async def test_woken_sender_keeps_its_place() -> None:
+    """A sender whose room was taken before it ran stays first in line."""
+    event = asyncio.Event()
+    log: list[object] = []
+    async with make_supervisor(mailbox_size=1) as sup:
+        ref = sup.spawn(Gate, event, log)
+        ref.tell(0)
+        await quiet(sup)
+        ref.tell(1)
+        first = asyncio.ensure_future(ref.send("first"))
+        await quiet(sup)
+        second = asyncio.ensure_future(ref.send("second"))
+        await quiet(sup)
+        ref._wake_sender()  # a wake-up whose room another tell already took
+        await quiet(sup)
+        event.set()
+        await asyncio.gather(first, second)
+        await sup.settle()
+        assert log == [0, 1, "first", "second"]
+
+
 async def test_stop_actor_exception() -> None:
     """Raising StopActor stops a transient actor; its asker gets ActorStopped."""
 
