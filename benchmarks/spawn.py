@@ -145,7 +145,7 @@ def run(quick: bool) -> dict[str, Any]:
     """Measure spawns and rejections; return rows for the table and raw figures."""
     count = 50_000 if quick else 1_000_000
     task_count = 20_000 if quick else 100_000
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 2
     flood = 20_000 if quick else 200_000
     keys = [f"actor:{index}" for index in range(count)]
 

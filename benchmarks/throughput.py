@@ -157,7 +157,7 @@ def run(quick: bool) -> dict[str, Any]:
     messages = 100_000 if quick else 1_000_000
     repeats = 2 if quick else 3
     pykka_actors = 200 if quick else 2_000
-    pykka_messages = 20_000 if quick else 200_000
+    pykka_messages = 20_000 if quick else 100_000
     asks = 10_000 if quick else 100_000
 
     ours = asyncio.run(_actors_throughput(actors, messages, repeats))
