@@ -34,8 +34,9 @@ class TestProbe:
     Waiting reads the clock of the supervisor the probe was spawned in, or
     ``clock``. With a :class:`FakeClock`, :meth:`receive` and
     :meth:`expect_no_message` move virtual time forward themselves, firing timers
-    in deadline order, so a test never sleeps. Only one task should wait on a
-    probe at a time.
+    in deadline order, so a test never sleeps. One task at a time may wait on a
+    probe; with a real clock a second one raises ``RuntimeError``, and with a
+    fake clock the clock's own check rejects a second concurrent advance.
 
     Args:
         supervisor: spawns the probe's own actor (:attr:`ref`) at once. Without it,
@@ -184,6 +185,8 @@ class TestProbe:
             await self._supervisor.settle()
         if self._queue:
             return True
+        if self._waiter is not None:
+            raise RuntimeError("another task is already waiting on this probe")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiter = future
         try:

@@ -18,15 +18,16 @@ every test suite without a conftest import:
     An :class:`~boundedactors.testing.InMemoryStore` whose latency is measured on
     ``fake_clock``.
 
-The async fixture runs on the event loop of the test that uses it, under either
-pytest-asyncio or anyio's pytest plugin (with the asyncio backend; trio is not
-supported). The module defines fixtures only, no hooks, and imports the library
-only when a fixture runs, so a suite that uses none of them is unaffected.
+The async fixture runs on the event loop of the test that uses it, under
+pytest-asyncio (auto or strict mode) or under anyio's pytest plugin with the
+asyncio backend; trio is not supported. The module imports the library only
+when a fixture runs. Its one hook, ``pytest_fixture_setup``, acts only on the
+``supervisor`` fixture, so a suite that uses none of the fixtures is unaffected.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -58,8 +59,7 @@ def dead_letters(fake_clock: FakeClock) -> TestProbe:
     return TestProbe(clock=fake_clock)
 
 
-@pytest.fixture
-async def supervisor(
+async def _supervisor(
     request: pytest.FixtureRequest,
     fake_clock: FakeClock,
     supervisor_options: dict[str, Any],
@@ -85,6 +85,32 @@ async def supervisor(
         yield sup
     finally:
         await close(sup)
+
+
+# pytest-asyncio in strict mode runs only the async fixtures it marked itself, by
+# this attribute (pytest-asyncio 0.23 to 1.x). Marking the supervisor fixture lets
+# tests marked @pytest.mark.asyncio use it; pytest_fixture_setup below removes the
+# mark while an anyio test sets the fixture up, so that anyio runs it instead.
+_supervisor._force_asyncio_fixture = True  # type: ignore[attr-defined]
+_supervisor._loop_scope = None  # type: ignore[attr-defined]
+supervisor = pytest.fixture(name="supervisor")(_supervisor)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """Let anyio, not pytest-asyncio, run the supervisor fixture for anyio tests."""
+    if (
+        fixturedef.func is not _supervisor
+        or "anyio_backend" not in request.fixturenames
+    ):
+        return (yield)
+    del _supervisor._force_asyncio_fixture  # type: ignore[attr-defined]
+    try:
+        return (yield)
+    finally:
+        _supervisor._force_asyncio_fixture = True  # type: ignore[attr-defined]
 
 
 def _check_one_event_loop(request: pytest.FixtureRequest) -> None:

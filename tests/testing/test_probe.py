@@ -220,3 +220,16 @@ def test_probe_rejects_bad_reply() -> None:
 
 def test_probe_is_not_collected_as_test() -> None:
     assert TestProbe.__test__ is False
+
+
+async def test_probe_rejects_second_waiter() -> None:
+    async with ba.Supervisor() as sup:
+        probe = TestProbe(sup)
+        assert probe.ref is not None
+        first = asyncio.create_task(probe.receive(timeout=5.0))
+        await asyncio.sleep(0)
+
+        with pytest.raises(RuntimeError, match="already waiting"):
+            await probe.receive(timeout=5.0)
+        probe.ref.tell("for the first")
+        assert await first == "for the first"

@@ -88,6 +88,17 @@ def test_fixtures_under_pytest_asyncio(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=7)
 
 
+def test_fixtures_under_pytest_asyncio_strict(pytester: pytest.Pytester) -> None:
+    """Strict mode runs the supervisor fixture for tests marked asyncio."""
+    write_ini(pytester, "strict")
+    pytester.makepyfile(FIXTURE_TEST.format(marker="@pytest.mark.asyncio"))
+
+    result = pytester.runpytest("-p", "no:anyio", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.no_fnmatch_line("*DeprecationWarning*")
+
+
 def test_fixtures_under_anyio(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         FIXTURE_TEST.format(marker="@pytest.mark.anyio")
@@ -102,16 +113,17 @@ def test_fixtures_under_anyio(pytester: pytest.Pytester) -> None:
 def test_fixtures_under_anyio_with_strict_asyncio(
     pytester: pytest.Pytester,
 ) -> None:
-    """In strict mode pytest-asyncio leaves anyio tests and their fixtures alone."""
+    """With both plugins in strict mode, each runs the fixture for its tests."""
     write_ini(pytester, "strict")
     pytester.makepyfile(
-        FIXTURE_TEST.format(marker="@pytest.mark.anyio")
-        + "\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
+        test_anyio=FIXTURE_TEST.format(marker="@pytest.mark.anyio")
+        + "\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n",
+        test_asyncio=FIXTURE_TEST.format(marker="@pytest.mark.asyncio"),
     )
 
     result = pytester.runpytest("-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=6)
 
 
 def test_anyio_test_under_asyncio_auto_fails_clearly(
