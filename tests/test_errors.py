@@ -89,3 +89,19 @@ def test_long_values_are_shortened() -> None:
     assert len(message) < 200
     assert "1000000 in all" in message
     assert len(errors.shorten(list(range(1000)))) < 70
+
+
+def test_public_names_importable() -> None:
+    """The core classes and every error are importable from the package."""
+    for name in (
+        "Actor",
+        "ActorRef",
+        "Supervisor",
+        "Registry",
+        "SymbolTable",
+        "Symbol",
+        "Router",
+        *errors.__all__,
+    ):
+        assert name in ba.__all__, name
+        assert getattr(ba, name) is not None

@@ -201,3 +201,16 @@ async def test_hook_error_does_not_lose_count(
             router.tell("missing", "x")
         assert sup.stats().dead_letters == 1
     assert any("dead_letters hook raised" in r.getMessage() for r in caplog.records)
+
+
+async def test_actor_start_and_stop_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Actor starts and stops are logged at DEBUG with the actor's name."""
+    async with ba.Supervisor(name="web", clock=FakeClock()) as sup:
+        with caplog.at_level(logging.DEBUG, logger="boundedactors"):
+            ref = sup.spawn(Echo, name="device-3")
+            await ref.stop()
+    messages = [r.getMessage() for r in library_records(caplog)]
+    assert "actor 'device-3' started under supervisor 'web'" in messages
+    assert any(m.startswith("actor 'device-3' stopped") for m in messages)
