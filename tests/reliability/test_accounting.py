@@ -201,3 +201,59 @@ async def test_killed_handler_turn_counted(ignore_cancel: bool) -> None:
         sup.check_invariants()
     assert_reconciled(sup, {*range(1, 7), 99, 100}, handled, tally, 0)
     assert tally.by_reason == {"stopped": 4}
+
+
+class Keyed(ba.Actor):
+    """A router's actor: counts the messages it handles and keeps them as state."""
+
+    def __init__(self, key: object, state: object = None, *, handled: Any) -> None:
+        self.handled = handled
+        self.seen = 0 if state is None else state
+
+    async def receive(self, message: Any) -> Any:
+        self.handled[message] += 1
+        self.seen += 1
+        return self.seen
+
+    def snapshot(self) -> object:
+        return self.seen
+
+
+@pytest.mark.parametrize("with_store", [False, True], ids=["no-store", "store"])
+async def test_passivation_keeps_counts_exact(with_store: bool) -> None:
+    """Messages through passivation and reactivation are handled or dead letters."""
+    from boundedactors.testing import InMemoryStore
+
+    rng = random.Random(11)
+    clock = FakeClock()
+    tally = Tally()
+    handled: Counter[object] = Counter()
+    sup = ba.Supervisor(clock=clock, workers=2, dead_letters=tally, mailbox_size=8)
+    accepted: set[int] = set()
+    rejected = 0
+    async with sup:
+        store = InMemoryStore() if with_store else None
+
+        def factory(key: object, state: object = None) -> Keyed:
+            return Keyed(key, state, handled=handled)
+
+        router = ba.Router(
+            sup, factory=factory, idle_timeout=1.0, max_active=4, store=store
+        )
+        for message in range(3000):
+            key = f"key-{rng.randrange(12)}"
+            try:
+                router.tell(key, message)
+            except ba.MailboxFull:
+                rejected += 1
+            else:
+                accepted.add(message)
+            roll = rng.random()
+            if roll < 0.1:
+                await clock.advance(rng.choice([0.0, 0.3, 1.5]))
+        await clock.advance(5.0)
+        sup.check_invariants()
+        # Twelve keys through at most four active actors: many were passivated.
+        assert sup.stats().stopped > 12
+    assert_reconciled(sup, accepted, handled, tally, rejected)
+    assert sup.stats().messages_handled > 0

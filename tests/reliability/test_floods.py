@@ -1,4 +1,4 @@
-"""Floods past every limit at once, while legitimate traffic keeps its answers."""
+"""Floods past every limit at once, while legitimate traffic still gets replies."""
 
 from __future__ import annotations
 

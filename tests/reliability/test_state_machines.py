@@ -361,7 +361,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         if ref is ba.Registry or ref not in self.live:
             return
         task = self.loop.create_task(ref.ask(message))
-        # A crashed actor answers once its restart backoff (at most 10 s) ends.
+        # A crashed actor replies once its restart backoff (at most 10 s) ends.
         for _ in range(11):
             self.run(self.clock.advance(1.0))
             if task.done():
