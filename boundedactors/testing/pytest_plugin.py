@@ -20,7 +20,7 @@ every test suite without a conftest import:
 
 The async fixture runs on the event loop of the test that uses it, under
 pytest-asyncio (auto or strict mode) or under anyio's pytest plugin with the
-asyncio backend; trio is not supported. The module imports the library only
+asyncio backend. Trio is not supported. The module imports the library only
 when a fixture runs. Its one hook, ``pytest_fixture_setup``, acts only on the
 ``supervisor`` fixture, so a suite that uses none of the fixtures is unaffected.
 """
@@ -88,9 +88,11 @@ async def _supervisor(
 
 
 # pytest-asyncio in strict mode runs only the async fixtures it marked itself, by
-# this attribute (pytest-asyncio 0.23 to 1.x). Marking the supervisor fixture lets
-# tests marked @pytest.mark.asyncio use it; pytest_fixture_setup below removes the
-# mark while an anyio test sets the fixture up, so that anyio runs it instead.
+# this attribute. Marking the supervisor fixture lets tests marked
+# @pytest.mark.asyncio use it. pytest_fixture_setup below removes the mark while an
+# anyio test sets the fixture up, so that anyio runs it instead.
+# NOTE: the attribute is private to pytest-asyncio (read in version 1.5) and may
+# change; strict-mode tests would then get pytest's "async fixture" error.
 _supervisor._force_asyncio_fixture = True  # type: ignore[attr-defined]
 _supervisor._loop_scope = None  # type: ignore[attr-defined]
 supervisor = pytest.fixture(name="supervisor")(_supervisor)
@@ -117,7 +119,7 @@ def _check_one_event_loop(request: pytest.FixtureRequest) -> None:
     """Fail clearly when the fixture would run on another loop than the test.
 
     pytest-asyncio's auto mode runs every async fixture on its own event loop,
-    while anyio runs an anyio test on another one; workers started on the first
+    while anyio runs an anyio test on another one. Workers started on the first
     loop would never run during the test.
     """
     config = request.config
