@@ -20,9 +20,11 @@ every test suite without a conftest import:
 
 The async fixture runs on the event loop of the test that uses it, under
 pytest-asyncio (auto or strict mode) or under anyio's pytest plugin with the
-asyncio backend. Trio is not supported. The module imports the library only
-when a fixture runs. Its one hook, ``pytest_fixture_setup``, acts only on the
-``supervisor`` fixture, so a suite that uses none of the fixtures is unaffected.
+asyncio backend. Trio is not supported. The fixtures import the kit's classes
+when they run, but importing this module still runs the ``boundedactors`` and
+``boundedactors.testing`` package imports. Its one hook, ``pytest_fixture_setup``,
+acts only on the ``supervisor`` fixture, so a suite that uses none of the
+fixtures is otherwise unaffected.
 """
 
 from __future__ import annotations
