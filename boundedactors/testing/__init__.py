@@ -8,8 +8,11 @@ token buckets, restart windows and backoff, idle timeouts) runs in virtual time:
         ...
         await clock.advance(5.0)   # fires what is due, then waits for the work
 
-``TestProbe`` records the messages an actor, a router's actors or the dead-letter
-hook receive; ``InMemoryStore`` is a state store that fails on request. The
+``settle(sup)`` waits until the actors have handled their mail, and ``close(sup)``
+closes a supervisor while moving its fake clock through the timers shutdown
+waits on. ``TestProbe`` records the messages an actor, a router's actors or the
+dead-letter hook receive; ``InMemoryStore`` is a state store that fails on
+request. The
 pytest plugin (``boundedactors.testing.pytest_plugin``, loaded automatically once
 the package is installed) provides the fixtures ``fake_clock``, ``supervisor``,
 ``probe`` and ``memory_store``. docs/testing.md is the guide.
