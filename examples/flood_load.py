@@ -123,6 +123,7 @@ class Load:
         self.run_id = f"{random.getrandbits(32):08x}"
         self.legit = LegitFigures()
         self.attack = AttackFigures()
+        self.workers = 1
         self.window_ms: list[float] = []
         self.start = time.monotonic()
         self.deadline: float = self.start + self.duration
@@ -218,7 +219,10 @@ class Load:
         worker: int,
     ) -> None:
         await asyncio.sleep(max(0.0, self.attack_start - time.monotonic()))
-        pause = self.args.attack_pause
+        # Each worker keeps its share of --attack-rate on a fixed schedule, so
+        # both modes are offered the same flood; a slow server slows it down.
+        interval = self.workers / self.args.attack_rate
+        due = time.monotonic()
         async with self.client() as client:
             for n in itertools.count():
                 if not self.running():
@@ -228,8 +232,8 @@ class Load:
                 except httpx.HTTPError as error:
                     status = type(error).__name__
                 self.attack.record(kind, status)
-                if pause:
-                    await asyncio.sleep(pause)
+                due += interval
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
 
     async def new_session(self, client: httpx.AsyncClient, n: int) -> int:
         session = f"flood-{self.run_id}-{n}"
@@ -311,6 +315,7 @@ class Load:
             ("field_names", self.field_names, 1),
             ("oversized", self.oversized, 1),
         ]
+        self.workers = sum(workers for _kind, _request, workers in kinds)
         return [
             self.attack_loop(kind, make_request, worker)
             for kind, make_request, workers in kinds
@@ -388,7 +393,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--flooders", type=int, default=3, help="tasks per session-flood kind"
     )
     parser.add_argument(
-        "--attack-pause", type=float, default=0.0, help="attacker pause per request, s"
+        "--attack-rate",
+        type=float,
+        default=400.0,
+        help="attack requests per second offered, across all attackers",
     )
     parser.add_argument(
         "--attack-delay", type=float, default=1.0, help="seconds before attacks start"

@@ -1,0 +1,182 @@
+"""The flood demo's web app maps every limit and bad request to 4xx or 503."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("psutil")
+
+with warnings.catch_warnings():
+    # Starlette 1.x warns that its test client will move off httpx.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import flood_app
+
+SMALL = flood_app.Limits(
+    max_children=3,
+    spawn_rate=1000.0,
+    spawn_burst=1000.0,
+    per_client=2,
+    symbol_limit=len(flood_app.KNOWN_ATTRIBUTES) + 2,
+    max_attrs=3,
+    max_lines=2,
+    max_body=256,
+    idle_timeout=30.0,
+)
+
+
+@pytest.fixture(params=["bounded", "unbounded"])
+def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    with TestClient(flood_app.build_app(request.param, SMALL)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def bounded() -> Iterator[TestClient]:
+    with TestClient(flood_app.build_app("bounded", SMALL)) as test_client:
+        yield test_client
+
+
+def add(client: TestClient, session: str, key: str = "k1", **body: Any) -> Any:
+    body.setdefault("item", "apple")
+    return client.post(f"/carts/{session}/items", json=body, headers={"X-Api-Key": key})
+
+
+def test_cart_counts_items(client: TestClient) -> None:
+    """Both modes add quantities and read them back."""
+    assert add(client, "s1", qty=2).json() == {"count": 2, "lines": 1}
+    assert add(client, "s1", item="pear", attrs={"color": "red"}).json() == {
+        "count": 3,
+        "lines": 2,
+    }
+    reply = client.get("/carts/s1", headers={"X-Api-Key": "k1"})
+    assert reply.status_code == 200
+    assert reply.json()["count"] == 3
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{",
+        b"[]",
+        b"\xff\xfe",
+        b"[" * 200,
+        b'{"item": "a", "qty": 0}',
+        b'{"item": "a", "qty": true}',
+        b'{"item": ""}',
+        b'{"item": "a", "price": 1}',
+        b'{"item": "a", "attrs": []}',
+        b'{"item": "a", "attrs": {"": "v"}}',
+        b'{"item": "a", "attrs": {"color": 5}}',
+    ],
+)
+def test_bad_body_is_400(client: TestClient, content: bytes) -> None:
+    """Malformed or invalid bodies get 400 in both modes."""
+    reply = client.post("/carts/s1/items", content=content, headers={"X-Api-Key": "k1"})
+    assert reply.status_code == 400, reply.text
+
+
+def test_bad_session_and_key_are_400(client: TestClient) -> None:
+    """Session ids and API keys outside their alphabet get 400."""
+    assert add(client, "a" * 65).status_code == 400
+    assert add(client, "bad.id").status_code == 400
+    assert add(client, "s1", key="spaces are invalid").status_code == 400
+
+
+def test_oversized_body_is_413(bounded: TestClient) -> None:
+    """A body over max_body gets 413, with or without Content-Length."""
+    big = b'{"item": "' + b"x" * 1000 + b'"}'
+    reply = bounded.post("/carts/s1/items", content=big)
+    assert reply.status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        yield b" " * 200
+        yield b" " * 200
+
+    assert bounded.post("/carts/s1/items", content=chunks()).status_code == 413
+
+
+def test_too_many_attributes_is_400(bounded: TestClient) -> None:
+    """A request with more attribute names than max_attrs gets 400."""
+    attrs = {f"a{i}": "v" for i in range(4)}
+    assert add(bounded, "s1", attrs=attrs).status_code == 400
+
+
+def test_symbol_ceiling_is_503(bounded: TestClient) -> None:
+    """New attribute names past the ceiling get 503; known names still work."""
+    assert add(bounded, "s1", attrs={"n1": "v", "n2": "v"}).status_code == 200
+    reply = add(bounded, "s1", attrs={"n3": "v"})
+    assert reply.status_code == 503
+    assert int(reply.headers["Retry-After"]) == flood_app.SYMBOLS_RETRY_AFTER
+    assert add(bounded, "s1", attrs={"n1": "w", "color": "red"}).status_code == 200
+
+
+def test_per_client_quota_is_429(bounded: TestClient) -> None:
+    """A client past per_client new sessions gets 429 with Retry-After."""
+    assert add(bounded, "s1").status_code == 200
+    assert add(bounded, "s2").status_code == 200
+    reply = add(bounded, "s3")
+    assert reply.status_code == 429
+    assert reply.json()["limit"] == "per_key"
+    assert int(reply.headers["Retry-After"]) >= 1
+    assert add(bounded, "s1").status_code == 200
+
+
+def test_client_without_key_counts_by_address(bounded: TestClient) -> None:
+    """Requests without X-Api-Key share one quota per peer address."""
+    for session in ("a1", "a2"):
+        reply = bounded.post(f"/carts/{session}/items", json={"item": "x"})
+        assert reply.status_code == 200
+    reply = bounded.post("/carts/a3/items", json={"item": "x"})
+    assert reply.status_code == 429
+
+
+def test_capacity_is_503(bounded: TestClient) -> None:
+    """Past max_children, a new session gets 503; live ones still work."""
+    assert add(bounded, "s1", key="k1").status_code == 200
+    assert add(bounded, "s2", key="k2").status_code == 200
+    assert add(bounded, "s3", key="k3").status_code == 200
+    reply = add(bounded, "s4", key="k4")
+    assert reply.status_code == 503
+    assert reply.json()["limit"] == "max_children"
+    assert int(reply.headers["Retry-After"]) == SMALL.idle_timeout
+    assert add(bounded, "s1", key="k1").status_code == 200
+
+
+def test_spawn_rate_is_429_with_its_retry_after() -> None:
+    """The spawn rate's own retry_after becomes the Retry-After header."""
+    limits = flood_app.Limits(spawn_rate=0.5, spawn_burst=1.0, idle_timeout=30.0)
+    with TestClient(flood_app.build_app("bounded", limits)) as client:
+        assert add(client, "s1", key="k1").status_code == 200
+        reply = add(client, "s2", key="k2")
+    assert reply.status_code == 429
+    assert reply.json()["limit"] == "spawn_rate"
+    assert 1 <= int(reply.headers["Retry-After"]) <= 2
+
+
+def test_cart_line_limit_is_400(bounded: TestClient) -> None:
+    """A cart rejects more distinct items than max_lines."""
+    assert add(bounded, "s1", item="a").status_code == 200
+    assert add(bounded, "s1", item="b").status_code == 200
+    assert add(bounded, "s1", item="c").status_code == 400
+
+
+def test_stats_reports_figures(bounded: TestClient) -> None:
+    """/stats reports actors, limits, symbols and no 500s."""
+    add(bounded, "s1")
+    figures = bounded.get("/stats").json()
+    assert figures["actors_alive"] == 1
+    assert figures["actors_max"] == 1
+    assert figures["actor_limit"] == SMALL.max_children
+    assert figures["symbols_limit"] == SMALL.symbol_limit
+    assert figures["errors_500"] == 0
+    assert figures["rss_peak_mb"] >= figures["rss_start_mb"] > 0
