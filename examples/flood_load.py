@@ -432,7 +432,13 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:
         argv = sys.argv[1:]
     args = parse_args(argv)
-    result = asyncio.run(Load(args, argv).run())
+    load = Load(args, argv)
+    try:
+        import uvloop
+    except ImportError:
+        result = asyncio.run(load.run())
+    else:
+        result = uvloop.run(load.run())
     Load.emit({"result": result})
 
 
