@@ -86,10 +86,10 @@ SYMBOLS_RETRY_AFTER = 3600.0
 class Limits:
     """Configuration of the bounded app; every figure is a hard limit."""
 
-    max_children: int = 1000
-    spawn_rate: float = 200.0
-    spawn_burst: float = 400.0
-    per_client: int = 100
+    max_children: int = 500
+    spawn_rate: float = 100.0
+    spawn_burst: float = 200.0
+    per_client: int = 50
     max_clients: int = 2000
     mailbox_size: int = 64
     symbol_limit: int = 1000

@@ -202,6 +202,7 @@ def timeline_point(phase: str, offset: float, sample: dict[str, Any]) -> dict[st
     return {
         "t": round(offset + sample["t"], 2),
         "phase": phase,
+        "warmup": sample.get("warmup", False),
         "rss_mb": server.get("rss_mb"),
         "actors_alive": server.get("actors_alive"),
         "lookup_us": server.get("lookup_us"),

@@ -292,8 +292,10 @@ class Load:
             server = (await client.get(f"{self.url}/stats")).json()
         except (httpx.HTTPError, ValueError):
             server = None
+        now = time.monotonic()
         return {
-            "t": round(time.monotonic() - self.start, 2),
+            "t": round(now - self.start, 2),
+            "warmup": now < self.warm,
             "legit_sent": self.legit.sent,
             "legit_lost": self.legit.lost,
             "legit_wrong": self.legit.wrong,
