@@ -295,7 +295,8 @@ class Load:
         now = time.monotonic()
         return {
             "t": round(now - self.start, 2),
-            "warmup": now < self.warm,
+            # The window of this sample began before the warm-up ended.
+            "warmup": now - self.args.interval < self.warm,
             "legit_sent": self.legit.sent,
             "legit_lost": self.legit.lost,
             "legit_wrong": self.legit.wrong,

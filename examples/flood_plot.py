@@ -51,9 +51,11 @@ def plot(reports: dict[str, Any], output: Path) -> None:
             if key in LOG_SCALE:
                 axis.set_yscale("log")
             if attack_start is not None:
-                axis.axvline(attack_start, color="grey", linestyle="--", linewidth=1)
+                axis.axvline(
+                    attack_start, color=COLORS.get(mode), linestyle="--", linewidth=1
+                )
     axes[0].legend(loc="upper left")
-    axes[-1].set_xlabel("seconds since the server started (dashed: attack starts)")
+    axes[-1].set_xlabel("seconds since the server started (dashed: the attack starts)")
     figure.suptitle("flood_demo.py --compare")
     figure.tight_layout()
     figure.savefig(output, dpi=90)
