@@ -17,8 +17,9 @@ The bounded app keeps each cart in an actor started on first use through a
 ``max_children``, a spawn rate and a per-client quota. The client is the value of
 the ``X-Api-Key`` header, or the peer address when the header is missing. Names of
 cart attributes go through a :class:`boundedactors.SymbolTable` with a ceiling.
-The body is read with a size cap and a cart stops after ``idle_timeout`` seconds
-without a request.
+The body is read with a size cap. A cart with no request for ``idle_timeout``
+seconds is saved to an SQLite state store and stopped, and its next request loads
+it again.
 
 Status codes for limits, each with a ``Retry-After`` header in whole seconds:
 
@@ -27,9 +28,11 @@ Status codes for limits, each with a ``Retry-After`` header in whole seconds:
        quota-key table (``idle_timeout``, the longest an unused cart keeps
        its slot), full mailbox (1 s)
 503    ``max_children`` (``idle_timeout``), symbol ceiling (3600 s, because the
-       table does not shrink while the server runs), reply timed out (1 s)
-400    invalid session id or API key, malformed JSON, unknown field, invalid
-       value, too many attributes, cart line limit
+       table does not shrink while the server runs), reply timed out (1 s),
+       state store failing after the router's retries (5 s)
+400    invalid session id or API key, malformed JSON (including nesting too
+       deep to parse), unknown field, invalid value, too many attributes,
+       cart line limit
 413    body larger than ``max_body`` bytes
 =====  ==================================================================
 
@@ -49,8 +52,9 @@ import logging
 import math
 import os
 import re
+import sqlite3
+import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -65,6 +69,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 import boundedactors as ba
 from boundedactors.errors import shorten
+from boundedactors.stores import SQLiteStore, StateStore
 
 logger = logging.getLogger("flood_app")
 
@@ -79,6 +84,7 @@ MAX_QTY = 100
 # Retry-After values for limit errors whose retry_after is None.
 MAILBOX_RETRY_AFTER = 1.0
 TIMEOUT_RETRY_AFTER = 1.0
+STORE_RETRY_AFTER = 5.0
 SYMBOLS_RETRY_AFTER = 3600.0
 
 
@@ -126,6 +132,8 @@ class ReadCart:
 
 
 CartMessage = AddItem | ReadCart
+# {"count": total quantity, "lines": distinct items}, or {"error": message}.
+CartReply = dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -135,13 +143,17 @@ class CartState:
     quantities: dict[str, int] = field(default_factory=dict)
     attrs: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def apply(self, message: CartMessage, max_lines: int | None) -> dict[str, int]:
-        """Apply ``message`` and return the cart's figures."""
+    def apply(self, message: CartMessage, max_lines: int | None) -> CartReply:
+        """Apply ``message`` and return the cart's figures, or an error to send.
+
+        An error is returned, not raised, because an exception from ``receive``
+        would crash the actor and its restart would start from an empty cart.
+        """
         if isinstance(message, AddItem):
             quantities = self.quantities
             if message.item not in quantities:
                 if max_lines is not None and len(quantities) >= max_lines:
-                    raise RequestError(400, f"cart holds max {max_lines} lines")
+                    return {"error": f"cart holds max {max_lines} lines"}
                 quantities[message.item] = 0
             quantities[message.item] += message.qty
             if message.attrs:
@@ -150,9 +162,16 @@ class CartState:
                     line[str(name)] = value
         return {"count": sum(self.quantities.values()), "lines": len(self.quantities)}
 
+    def to_json(self) -> dict[str, Any]:
+        return {"quantities": self.quantities, "attrs": self.attrs}
 
-class Cart(ba.Actor[CartMessage, dict[str, int]]):
-    """One session's cart."""
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CartState:
+        return cls(dict(data["quantities"]), dict(data["attrs"]))
+
+
+class Cart(ba.Actor[CartMessage, CartReply]):
+    """One session's cart; its snapshot is JSON for the state store."""
 
     __slots__ = ("max_lines", "state")
 
@@ -160,11 +179,11 @@ class Cart(ba.Actor[CartMessage, dict[str, int]]):
         self.max_lines = max_lines
         self.state = state if state is not None else CartState()
 
-    async def receive(self, message: CartMessage) -> dict[str, int]:
+    async def receive(self, message: CartMessage) -> CartReply:
         return self.state.apply(message, self.max_lines)
 
     def snapshot(self) -> object:
-        return self.state
+        return self.state.to_json()
 
 
 # Parsing requests
@@ -284,68 +303,47 @@ class LookupTimer:
 class BoundedBackend:
     """Carts as actors under a supervisor with quotas."""
 
-    def __init__(self, supervisor: ba.Supervisor, limits: Limits) -> None:
+    def __init__(
+        self, supervisor: ba.Supervisor, limits: Limits, store: StateStore
+    ) -> None:
         self.limits = limits
         self.max_body: int | None = limits.max_body
         self.supervisor = supervisor
         self.symbols = supervisor.symbols
         for name in KNOWN_ATTRIBUTES:
             self.symbols.intern(name)
-        self.router: ba.Router[CartMessage, dict[str, int]] = ba.Router(
-            supervisor, factory=self._new_cart
+        # A cart with no request for idle_timeout seconds is saved to the store
+        # and stopped; its next request loads it again.
+        self.router: ba.Router[CartMessage, CartReply] = ba.Router(
+            supervisor,
+            factory=self._new_cart,
+            idle_timeout=limits.idle_timeout,
+            store=store,
         )
         self.actors_max = 0
-        # Sessions in order of last use, oldest first, for the idle sweep.
-        self.last_used: OrderedDict[str, float] = OrderedDict()
-        self.idle_stopped = 0
         self.lookups = LookupTimer()
 
-    def _new_cart(self, key: object) -> Cart:
-        return Cart(self.limits.max_lines)
+    def _new_cart(self, key: object, state: dict[str, Any] | None) -> Cart:
+        # The supervisor calls the factory just before it counts the new actor.
+        # Carts never crash, so no restart calls it for an actor already counted.
+        self.actors_max = max(self.actors_max, len(self.supervisor) + 1)
+        saved = None if state is None else CartState.from_json(state)
+        return Cart(self.limits.max_lines, saved)
 
     def intern_name(self, name: str) -> object:
         return self.symbols.intern(name)
 
-    async def ask(
-        self, session: str, quota_key: str, message: CartMessage
-    ) -> dict[str, int]:
-        for _attempt in range(2):
-            began = time.perf_counter_ns()
-            found = self.router.lookup(session)
-            self.lookups.add(time.perf_counter_ns() - began)
-            ref = (
-                found
-                if found is not None
-                else self.router.get(session, quota_key=quota_key)
-            )
-            self.actors_max = max(self.actors_max, len(self.supervisor))
-            self.last_used[session] = time.monotonic()
-            self.last_used.move_to_end(session)
-            try:
-                return await ref.ask(message, self.limits.ask_timeout)
-            except ba.ActorStopped:
-                # The idle sweep stopped the cart between lookup and delivery;
-                # the second attempt starts a new one.
-                continue
-        raise ba.ActorStopped(session)
-
-    async def sweep_idle(self) -> None:
-        """Stop carts without a request for ``idle_timeout`` seconds, forever."""
-        timeout = self.limits.idle_timeout
-        while True:
-            await asyncio.sleep(timeout / 4)
-            deadline = time.monotonic() - timeout
-            last_used = self.last_used
-            while last_used:
-                session, stamp = next(iter(last_used.items()))
-                if stamp > deadline:
-                    break
-                del last_used[session]
-                if await self.router.stop(session):
-                    self.idle_stopped += 1
+    async def ask(self, session: str, quota_key: str, message: CartMessage) -> Any:
+        began = time.perf_counter_ns()
+        self.router.lookup(session)
+        self.lookups.add(time.perf_counter_ns() - began)
+        return await self.router.ask(
+            session, message, self.limits.ask_timeout, quota_key=quota_key
+        )
 
     def figures(self) -> dict[str, Any]:
         stats = self.supervisor.stats()
+        router = self.router.stats()
         return {
             "actors_alive": len(self.supervisor),
             "actors_max": self.actors_max,
@@ -353,10 +351,15 @@ class BoundedBackend:
             "symbols_used": stats.symbols_used,
             "symbols_limit": stats.symbols_limit,
             "spawned": stats.spawned,
-            "idle_stopped": self.idle_stopped,
             "spawn_rejected": dict(stats.rejected),
             "mailbox_rejected": stats.mailbox_rejected,
             "lookup_us": self.lookups.mean_us(),
+            "passivations": dict(router.passivations),
+            "loads": router.loads,
+            "saves": router.saves,
+            "load_failures": router.load_failures,
+            "save_failures": router.save_failures,
+            "peak_concurrent_loads": router.peak_concurrent_loads,
         }
 
 
@@ -375,10 +378,7 @@ class NaiveSession:
             message, reply = await self.queue.get()
             if reply.done():
                 continue
-            try:
-                reply.set_result(self.state.apply(message, None))
-            except RequestError as error:
-                reply.set_exception(error)
+            reply.set_result(self.state.apply(message, None))
 
 
 class NaiveBackend:
@@ -458,9 +458,22 @@ def unavailable(message: str, retry_after: float) -> Response:
 class Server:
     """The HTTP handlers and the figures reported by ``GET /stats``."""
 
-    def __init__(self, mode: str, limits: Limits) -> None:
+    def __init__(
+        self,
+        mode: str,
+        limits: Limits,
+        *,
+        store: StateStore | None = None,
+        store_path: str | None = None,
+        clock: ba.Clock | None = None,
+    ) -> None:
+        if mode not in ("bounded", "unbounded"):
+            raise ValueError(f"mode must be 'bounded' or 'unbounded', got {mode!r}")
         self.mode = mode
         self.limits = limits
+        self.store = store
+        self.store_path = store_path
+        self.clock = clock
         self.backend: Backend | None = None
         self.process = psutil.Process(os.getpid())
         self.rss_start = self.process.memory_info().rss
@@ -510,14 +523,18 @@ class Server:
     ) -> Response:
         try:
             reply = await backend.ask(session, quota_key, message)
-        except RequestError as error:
-            return JSONResponse({"error": str(error)}, error.status)
         except ba.LimitExceeded as error:
             return limit_response(error, self.limits)
         except ba.AskTimeout:
             return unavailable("cart did not reply in time", TIMEOUT_RETRY_AFTER)
         except (ba.ActorStopped, ba.SupervisorClosed) as error:
             return unavailable(str(error), TIMEOUT_RETRY_AFTER)
+        except sqlite3.Error as error:
+            # The router retried the load with backoff before giving up.
+            logger.error("loading cart %r failed: %s", session, error)
+            return unavailable("cart store is unavailable", STORE_RETRY_AFTER)
+        if "error" in reply:
+            return JSONResponse(reply, 400)
         return JSONResponse(reply)
 
     def _backend(self) -> Backend:
@@ -552,16 +569,21 @@ class Server:
                 max_quota_keys=limits.max_clients,
                 mailbox_size=limits.mailbox_size,
                 symbols=ba.SymbolTable(limit=limits.symbol_limit, max_length=MAX_TEXT),
+                clock=self.clock,
                 name="carts",
             )
-            async with supervisor:
-                backend = BoundedBackend(supervisor, limits)
-                self.backend = backend
-                sweeper = asyncio.get_running_loop().create_task(backend.sweep_idle())
-                try:
+            if self.store is not None:
+                async with supervisor:
+                    self.backend = BoundedBackend(supervisor, limits, self.store)
                     yield
-                finally:
-                    sweeper.cancel()
+                return
+            with tempfile.TemporaryDirectory(prefix="flood-carts-") as directory:
+                # The store outlives the supervisor, which saves every active
+                # cart when it shuts down.
+                path = self.store_path or os.path.join(directory, "carts.sqlite3")
+                async with SQLiteStore(path) as store, supervisor:
+                    self.backend = BoundedBackend(supervisor, limits, store)
+                    yield
         finally:
             sampler.cancel()
 
@@ -593,21 +615,28 @@ class Server:
 
         return counted
 
+    def build(self) -> Any:
+        """Return the ASGI app: the routes, wrapped to count response statuses."""
+        app = Starlette(
+            routes=[
+                Route("/carts/{session}/items", self.add_item, methods=["POST"]),
+                Route("/carts/{session}", self.read_cart, methods=["GET"]),
+                Route("/stats", self.stats, methods=["GET"]),
+            ],
+            lifespan=self.lifespan,
+        )
+        return self.count_statuses(app)
 
-def build_app(mode: str = "bounded", limits: Limits | None = None) -> Any:
-    """Build the ASGI app for ``mode`` ``"bounded"`` or ``"unbounded"``."""
-    if mode not in ("bounded", "unbounded"):
-        raise ValueError(f"mode must be 'bounded' or 'unbounded', got {mode!r}")
-    server = Server(mode, limits or Limits())
-    app = Starlette(
-        routes=[
-            Route("/carts/{session}/items", server.add_item, methods=["POST"]),
-            Route("/carts/{session}", server.read_cart, methods=["GET"]),
-            Route("/stats", server.stats, methods=["GET"]),
-        ],
-        lifespan=server.lifespan,
-    )
-    return server.count_statuses(app)
+
+def build_app(
+    mode: str = "bounded", limits: Limits | None = None, store_path: str | None = None
+) -> Any:
+    """Build the ASGI app for ``mode`` ``"bounded"`` or ``"unbounded"``.
+
+    The bounded app saves carts in an SQLite file at ``store_path``, by default a
+    new file in a temporary directory that is removed when the app stops.
+    """
+    return Server(mode, limits or Limits(), store_path=store_path).build()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -622,6 +651,10 @@ def main(argv: list[str] | None = None) -> None:
         "--max-children", type=int, default=defaults.max_children, help="live carts"
     )
     parser.add_argument(
+        "--store-path",
+        help="SQLite file for saved carts (default: a temporary file)",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=defaults.idle_timeout,
@@ -630,7 +663,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     limits = Limits(max_children=args.max_children, idle_timeout=args.idle_timeout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    app = build_app("unbounded" if args.unbounded else "bounded", limits)
+    mode = "unbounded" if args.unbounded else "bounded"
+    app = build_app(mode, limits, args.store_path)
     uvicorn.run(
         app,
         host=args.host,

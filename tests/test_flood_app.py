@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+
+from boundedactors.stores import MemoryStore
+from boundedactors.testing import FakeClock
 
 pytest.importorskip("starlette")
 pytest.importorskip("psutil")
@@ -168,6 +172,8 @@ def test_cart_line_limit_is_400(bounded: TestClient) -> None:
     assert add(bounded, "s1", item="a").status_code == 200
     assert add(bounded, "s1", item="b").status_code == 200
     assert add(bounded, "s1", item="c").status_code == 400
+    reply = bounded.get("/carts/s1", headers={"X-Api-Key": "k1"})
+    assert reply.json() == {"count": 2, "lines": 2}
 
 
 def test_stats_reports_figures(bounded: TestClient) -> None:
@@ -180,3 +186,36 @@ def test_stats_reports_figures(bounded: TestClient) -> None:
     assert figures["symbols_limit"] == SMALL.symbol_limit
     assert figures["errors_500"] == 0
     assert figures["rss_peak_mb"] >= figures["rss_start_mb"] > 0
+
+
+async def test_idle_cart_is_saved_and_loaded() -> None:
+    """A cart idle past idle_timeout is saved and stopped, then loaded again."""
+    clock = FakeClock()
+    store = MemoryStore()
+    server = flood_app.Server("bounded", SMALL, store=store, clock=clock)
+    app = server.build()
+    transport = httpx.ASGITransport(app=app)
+    headers = {"X-Api-Key": "k1"}
+    async with (
+        server.lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        reply = await client.post(
+            "/carts/s1/items", json={"item": "a", "qty": 2}, headers=headers
+        )
+        assert reply.json() == {"count": 2, "lines": 1}
+
+        await clock.advance(SMALL.idle_timeout + 1)
+        figures = (await client.get("/stats")).json()
+        assert figures["actors_alive"] == 0
+        assert figures["saves"] == 1
+        assert figures["passivations"] == {"idle": 1}
+        assert "s1" in store
+
+        reply = await client.post(
+            "/carts/s1/items", json={"item": "b"}, headers=headers
+        )
+        assert reply.json() == {"count": 3, "lines": 2}
+        figures = (await client.get("/stats")).json()
+        assert figures["actors_alive"] == 1
+        assert figures["loads"] == 2
