@@ -651,6 +651,12 @@ def main(argv: list[str] | None = None) -> None:
         "--max-children", type=int, default=defaults.max_children, help="live carts"
     )
     parser.add_argument(
+        "--per-client",
+        type=int,
+        default=defaults.per_client,
+        help="live carts per client (API key, or address without one)",
+    )
+    parser.add_argument(
         "--store-path",
         help="SQLite file for saved carts (default: a temporary file)",
     )
@@ -661,7 +667,11 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds without a request before a cart stops",
     )
     args = parser.parse_args(argv)
-    limits = Limits(max_children=args.max_children, idle_timeout=args.idle_timeout)
+    limits = Limits(
+        max_children=args.max_children,
+        per_client=args.per_client,
+        idle_timeout=args.idle_timeout,
+    )
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     mode = "unbounded" if args.unbounded else "bounded"
     app = build_app(mode, limits, args.store_path)

@@ -212,12 +212,14 @@ def timeline_point(phase: str, offset: float, sample: dict[str, Any]) -> dict[st
     }
 
 
-def run_mode(mode: str, duration: float, baseline: float) -> dict[str, Any]:
+def run_mode(
+    mode: str, duration: float, baseline: float, server_args: list[str]
+) -> dict[str, Any]:
     """Start the server for ``mode``, run the baseline, then the attack."""
     progress = Progress(sys.stdout)
     timeline: list[dict[str, Any]] = []
     with tempfile.TemporaryFile(mode="w+") as log:
-        server = ServerProcess(mode, [], log)
+        server = ServerProcess(mode, server_args, log)
         server.start()
         try:
             calm = run_load(server.url, baseline, False, mode, progress, timeline, 0.0)
@@ -346,6 +348,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--duration, from 2 to 10)",
     )
     parser.add_argument("--report", type=Path, help="write the figures as JSON here")
+    parser.add_argument(
+        "--max-children", type=int, help="bounded server's live carts (default 500)"
+    )
+    parser.add_argument(
+        "--per-client",
+        type=int,
+        help="bounded server's live carts per client (default 50)",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--unbounded", action="store_true", help="run the naive twin")
     which.add_argument(
@@ -364,7 +374,14 @@ def main(argv: list[str] | None = None) -> int:
     modes = ["bounded", "unbounded"] if args.compare else []
     if not modes:
         modes = ["unbounded"] if args.unbounded else ["bounded"]
-    reports = [run_mode(mode, args.duration, args.baseline) for mode in modes]
+    server_args: list[str] = []
+    if args.max_children is not None:
+        server_args += ["--max-children", str(args.max_children)]
+    if args.per_client is not None:
+        server_args += ["--per-client", str(args.per_client)]
+    reports = [
+        run_mode(mode, args.duration, args.baseline, server_args) for mode in modes
+    ]
     print()
     print(format_table(reports))
     if args.report is not None:
