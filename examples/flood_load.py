@@ -192,7 +192,7 @@ class Load:
         elapsed = (time.perf_counter() - began) * 1000
         if warm:
             self.legit.latencies_ms.append(elapsed)
-        self.window_ms.append(elapsed)
+            self.window_ms.append(elapsed)
         if response.status_code != 200:
             self.legit.lost += 1
             self.legit.lost_by_status[str(response.status_code)] += 1
