@@ -90,19 +90,23 @@ SYMBOLS_RETRY_AFTER = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Configuration of the bounded app; every figure is a hard limit."""
+    """Configuration of the bounded app; every figure is a hard limit.
 
-    max_children: int = 500
-    spawn_rate: float = 100.0
-    spawn_burst: float = 200.0
-    per_client: int = 50
+    The defaults are small so that the demo's 30-second flood reaches each limit
+    even on a slow machine; a real shop would size them to its own traffic.
+    """
+
+    max_children: int = 300
+    spawn_rate: float = 25.0
+    spawn_burst: float = 50.0
+    per_client: int = 20
     max_clients: int = 2000
     mailbox_size: int = 64
     symbol_limit: int = 1000
     max_attrs: int = 16
     max_lines: int = 100
     max_body: int = 16_384
-    idle_timeout: float = 5.0
+    idle_timeout: float = 10.0
     ask_timeout: float = 2.0
 
 

@@ -349,12 +349,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--report", type=Path, help="write the figures as JSON here")
     parser.add_argument(
-        "--max-children", type=int, help="bounded server's live carts (default 500)"
+        "--max-children", type=int, help="bounded server's live carts (default 300)"
     )
     parser.add_argument(
         "--per-client",
         type=int,
-        help="bounded server's live carts per client (default 50)",
+        help="bounded server's live carts per client (default 20)",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--unbounded", action="store_true", help="run the naive twin")
