@@ -411,7 +411,12 @@ def publish(registry: Registry, group: object, message: object) -> int:
         try:
             member.tell(message)
         except MailboxFull:
-            member._spec.supervisor._dead_letter(message, member._name, "mailbox_full")
+            # The fan-out drops the message as a "drop_newest" mailbox would, so
+            # it counts as dropped, not as a rejection that a caller saw.
+            supervisor = member._spec.supervisor
+            supervisor._counters.mailbox_rejected -= 1
+            supervisor._counters.mailbox_dropped += 1
+            supervisor._dead_letter(message, member._name, "mailbox_full")
             continue
         delivered += 1
     return delivered

@@ -257,3 +257,25 @@ async def test_passivation_keeps_counts_exact(with_store: bool) -> None:
         assert sup.stats().stopped > 12
     assert_reconciled(sup, accepted, handled, tally, rejected)
     assert sup.stats().messages_handled > 0
+
+
+async def test_publish_to_full_member_is_a_drop() -> None:
+    """publish() counts a full member's copy once: as a dropped dead letter."""
+    clock = FakeClock()
+    tally = Tally()
+    handled: Counter[object] = Counter()
+    sup = ba.Supervisor(clock=clock, dead_letters=tally, mailbox_size=1)
+    async with sup:
+        busy = sup.spawn(Flaky, handled, 0)
+        idle = sup.spawn(Flaky, handled, 0)
+        busy.join(sup.registry, "room")
+        idle.join(sup.registry, "room")
+        busy.tell(1)  # fills the mailbox until the next turn
+        assert ba.publish(sup.registry, "room", 2) == 1
+        await clock.advance(0)
+        stats = sup.stats()
+        assert stats.mailbox_rejected == 0
+        assert stats.mailbox_dropped == 1
+        assert stats.dead_letters_by_reason == {"mailbox_full": 1}
+    assert sum(handled.values()) == 2
+    assert tally.messages == [2]
