@@ -743,14 +743,38 @@ class Supervisor:
         if type(actor).on_stop is Actor.on_stop:
             return
         task = asyncio.get_running_loop().create_task(actor.on_stop(reason))
+        # The task is awaited through a shield, so that an on_stop that ignores
+        # cancellation cannot hold the stop past a second stop_timeout.
         try:
-            await run_with_timeout(self.clock, task, timeout or self._stop_timeout)
+            await run_with_timeout(
+                self.clock, asyncio.shield(task), timeout or self._stop_timeout
+            )
+            return
         except TimeoutError:
-            logger.warning("on_stop of actor %r timed out; cancelled it", ref._name)
+            logger.warning("on_stop of actor %r timed out; cancelling it", ref._name)
         except asyncio.CancelledError as error:
             if _worker_cancelled(error):
+                task.cancel()
+                _keep_until_done(task)
                 raise
             logger.warning("on_stop of actor %r was cancelled", ref._name)
+            return
+        except Exception:
+            logger.exception("on_stop of actor %r raised", ref._name)
+            return
+        task.cancel()
+        try:
+            await run_with_timeout(self.clock, asyncio.shield(task), self._stop_timeout)
+        except TimeoutError:
+            logger.error(
+                "on_stop of actor %r ignored cancellation; no longer waiting for it",
+                ref._name,
+            )
+            _keep_until_done(task)
+        except asyncio.CancelledError as error:
+            if _worker_cancelled(error):
+                _keep_until_done(task)
+                raise
         except Exception:
             logger.exception("on_stop of actor %r raised", ref._name)
 
@@ -947,6 +971,25 @@ _MAX_BACKOFF_EXPONENT = 64
 
 def _label(ref: ActorRef[Any, Any]) -> str | None:
     return None if ref._name is None else str(ref._name)[:80]
+
+
+# Strong references to on_stop tasks the supervisor no longer waits for: the
+# event loop keeps only weak ones, and a pending task must not be collected.
+_ABANDONED: set[asyncio.Task[Any]] = set()
+
+
+def _keep_until_done(task: asyncio.Task[Any]) -> None:
+    if task.done():
+        _retrieve(task)
+        return
+    _ABANDONED.add(task)
+    task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("abandoned on_stop raised", exc_info=task.exception())
 
 
 def _worker_cancelled(error: BaseException) -> bool:

@@ -210,3 +210,39 @@ async def test_cancelled_error_in_on_stop_is_logged() -> None:
         assert not ref.is_alive
         helper = sup.spawn(Recorder, Counter())
         assert await helper.ask(1) == 1
+
+
+class IgnoresCancelOnStop(ba.Actor):
+    release: asyncio.Event
+
+    async def receive(self, message: Any) -> Any:
+        return message
+
+    async def on_stop(self, reason: object) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await self.release.wait()
+
+
+async def test_on_stop_ignoring_cancel_is_abandoned() -> None:
+    """An on_stop that swallows cancellation holds stop() for two stop_timeouts."""
+    before = other_tasks()
+    clock = FakeClock()
+    IgnoresCancelOnStop.release = asyncio.Event()
+    async with ba.Supervisor(clock=clock, stop_timeout=2.0, workers=1) as sup:
+        ref = sup.spawn(IgnoresCancelOnStop)
+        assert await ref.ask("x") == "x"
+        stopping = asyncio.ensure_future(ref.stop())
+        await clock.advance(2.0)
+        assert not stopping.done()
+        await clock.advance(2.0)
+        assert stopping.done()
+        await stopping
+        assert not ref.is_alive
+        assert len(sup) == 0
+        helper = sup.spawn(Recorder, Counter())
+        assert await helper.ask(1) == 1
+        IgnoresCancelOnStop.release.set()
+        await clock.advance(0)
+    assert other_tasks() == before
