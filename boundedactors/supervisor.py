@@ -636,8 +636,8 @@ class Supervisor:
 
     def _request_restart(self, ref: ActorRef[Any, Any]) -> None:
         state = ref._state
-        if state >= WAITING:
-            return
+        if state >= WAITING or state == STARTING:
+            return  # not started yet, so there is nothing to stop or restart
         extra = ref._ensure_extra()
         if extra.stop_reason is None:
             extra.stop_reason = RESTART

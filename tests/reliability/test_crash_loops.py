@@ -246,3 +246,40 @@ async def test_on_stop_ignoring_cancel_is_abandoned() -> None:
         IgnoresCancelOnStop.release.set()
         await clock.advance(0)
     assert other_tasks() == before
+
+
+class Lifecycle(ba.Actor):
+    """Records its on_start and on_stop calls in a shared list."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    async def on_start(self) -> None:
+        self.events.append("start")
+
+    async def on_stop(self, reason: object) -> None:
+        self.events.append(f"stop:{reason}")
+
+    async def receive(self, message: Any) -> Any:
+        return message
+
+
+async def test_one_for_all_skips_unstarted_sibling() -> None:
+    """A sibling whose on_start has not run yet gets no on_stop on restart."""
+    clock = FakeClock()
+    events: list[str] = []
+    sup = ba.Supervisor(
+        clock=clock, strategy="one_for_all", workers=1, restart_backoff=0, seed=2
+    )
+    async with sup:
+        crasher = sup.spawn(FailsEveryMessage)
+        crasher.tell("boom")
+        sibling = sup.spawn(Lifecycle, events)
+        await clock.advance(0)
+        assert events == ["start"]
+        assert await sibling.ask("still here") == "still here"
+        crasher.tell("again")
+        await clock.advance(0)
+        assert events == ["start", "stop:restart", "start"]
+        await sibling.stop()
+        assert events[-1] == "stop:stopped"
