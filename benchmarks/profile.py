@@ -65,15 +65,20 @@ async def _profile(path: str, actors: int, messages: int) -> pstats.Stats:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile")
-    parser.add_argument("paths", nargs="*", choices=PATHS, default=list(PATHS))
+    parser.add_argument(
+        "paths", nargs="*", help=f"paths to profile: {', '.join(PATHS)} (default: all)"
+    )
     parser.add_argument("--actors", type=int, default=10_000, help="live actors")
     parser.add_argument(
         "--messages", type=int, default=200_000, help="calls of the profiled path"
     )
     parser.add_argument("--top", type=int, default=12, help="functions to print")
     options = parser.parse_args()
+    unknown = [path for path in options.paths if path not in PATHS]
+    if unknown:
+        parser.error(f"unknown path {unknown[0]!r}; expected one of {', '.join(PATHS)}")
     logging.getLogger("boundedactors").setLevel(logging.ERROR)
-    for path in options.paths:
+    for path in options.paths or PATHS:
         print(f"== {path}: {options.messages:,} calls, {options.actors:,} actors")
         stats = asyncio.run(_profile(path, options.actors, options.messages))
         stats.sort_stats("tottime").print_stats(options.top)
