@@ -74,7 +74,7 @@ def assert_names(error: BaseException, option: str, value: object) -> None:
         assert "nan" in text
     elif isinstance(value, int) and value.bit_length() > 240:
         assert f"{value.bit_length()} bits" in text
-    elif not isinstance(value, object) or type(value) is not object:
+    elif type(value) is not object:
         assert repr(value)[:20] in text, text
 
 
@@ -262,9 +262,13 @@ def colliding_ints(count: int) -> list[int]:
     return [i * MERSENNE for i in range(1, count + 1)]
 
 
-def colliding_floats(count: int) -> list[float]:
-    # Non-integral floats whose hashes collide: hash(x) depends on x mod 2**61-1.
-    return [0.5 + i * MERSENNE for i in range(1, count + 1)]
+def colliding_floats(count: int) -> list[float | int]:
+    # hash(2.0**(61 * j)) is 1 for every j, because 2**61 is 1 mod 2**61 - 1, and
+    # so is hash(k * MERSENNE + 1). Only 16 such floats fit in a double, so ints
+    # fill the rest of the chain.
+    floats: list[float | int] = [2.0 ** (61 * j) for j in range(1, 17)]
+    ints = [k * MERSENNE + 1 for k in range(2, count + 2)]  # k=1 is 2.0**61
+    return (floats + ints)[:count]
 
 
 def colliding_tuples(count: int) -> list[tuple[int, int]]:
@@ -274,6 +278,7 @@ def colliding_tuples(count: int) -> list[tuple[int, int]]:
 def test_collision_sets_collide_in_cpython() -> None:
     """The hostile key sets really share a few CPython hashes."""
     assert len({hash(k) for k in colliding_ints(1000)}) == 1
+    assert {hash(k) for k in colliding_floats(1000)} == {1}
     assert hash(-1) == hash(-2)
     assert len({hash(k) for k in colliding_tuples(1000)}) == 1
 
