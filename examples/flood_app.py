@@ -90,10 +90,10 @@ SYMBOLS_RETRY_AFTER = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Configuration of the bounded app; every figure is a hard limit.
+    """Configuration of the bounded app, in which every figure is a hard limit.
 
-    The defaults are small so that the demo's 30-second flood reaches each limit
-    even on a slow machine; a real shop would size them to its own traffic.
+    The defaults are small, so the demo's 30-second flood reaches each limit even
+    on a slow machine. A real shop would size them to its own traffic.
     """
 
     max_children: int = 300
@@ -273,7 +273,7 @@ async def read_body(request: Request, max_body: int | None) -> bytes:
 
 
 class Backend(Protocol):
-    """What the HTTP handlers need from either mode."""
+    """The interface the HTTP handlers use, in either mode."""
 
     max_body: int | None
 
@@ -329,7 +329,8 @@ class BoundedBackend:
 
     def _new_cart(self, key: object, state: dict[str, Any] | None) -> Cart:
         # The supervisor calls the factory just before it counts the new actor.
-        # Carts never crash, so no restart calls it for an actor already counted.
+        # A restart after a crash would call it again for an actor already
+        # counted, but carts return their errors instead of raising them.
         self.actors_max = max(self.actors_max, len(self.supervisor) + 1)
         saved = None if state is None else CartState.from_json(state)
         return Cart(self.limits.max_lines, saved)
@@ -650,6 +651,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--unbounded", action="store_true", help="serve the naive twin instead"
     )
+
     defaults = Limits()
     parser.add_argument(
         "--max-children", type=int, default=defaults.max_children, help="live carts"
@@ -671,11 +673,15 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds without a request before a cart stops",
     )
     args = parser.parse_args(argv)
+
     limits = Limits(
         max_children=args.max_children,
         per_client=args.per_client,
         idle_timeout=args.idle_timeout,
     )
+
+    # Rejected requests are not logged one by one: during a flood that would be
+    # a flood of log lines. The library logs throttled summaries of rejections.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     mode = "unbounded" if args.unbounded else "bounded"
     app = build_app(mode, limits, args.store_path)

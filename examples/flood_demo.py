@@ -1,15 +1,17 @@
 """Flood a web app that keeps one actor per session, and watch it stay up.
 
 ``python examples/flood_demo.py`` starts ``flood_app.py`` (Starlette on uvicorn) in a
-subprocess on a free loopback port, runs ``flood_load.py`` against it in another
-subprocess, first with legitimate clients only (the baseline), then with the same
-clients plus attackers, shows progress on one line, and prints a final table.
+subprocess on a free loopback port. It then runs ``flood_load.py`` against it in
+another subprocess twice: first with legitimate clients only (the baseline), then
+with the same clients plus attackers. It shows progress on one line and prints a
+final table.
 
 Options: ``--duration SECONDS`` (length of the attack phase, default 30),
 ``--baseline SECONDS`` (length of the baseline phase), ``--report PATH`` (write
 the figures as JSON), ``--unbounded`` (run the naive twin instead), ``--compare``
-(run both and print them side by side; the report then maps each mode to its
-figures). Everything stays on 127.0.0.1, and no standard input is read.
+(run both and print them side by side, and write a report that maps each mode to
+its figures), ``--max-children`` and ``--per-client`` (limits of the bounded
+server). Everything stays on 127.0.0.1, and no standard input is read.
 """
 
 from __future__ import annotations

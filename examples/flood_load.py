@@ -10,8 +10,8 @@ with a short pause, and check every reply against the cart count they expect.
 A reply is *ok* when it has status 200 and the expected count, *wrong* when it has
 status 200 and another count, and *lost* otherwise (an error status, a timeout or
 a broken connection). After a lost or wrong reply the client reads the cart to
-learn its count again; a 200 reply that comes while the count is still unknown
-(the read failed too) is counted as *unchecked*.
+learn its count again. If that read fails too, the next 200 reply is counted as
+*unchecked*, because the client does not know what count to expect.
 
 Attackers run at the same time, each kind in its own tasks:
 

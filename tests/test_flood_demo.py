@@ -83,7 +83,7 @@ def test_report_has_required_keys(compared: dict[str, Any]) -> None:
 
 
 def test_bounded_serves_legit_clients(compared: dict[str, Any]) -> None:
-    """Under attack, every legitimate request gets the right answer."""
+    """Under attack, every legitimate request gets the expected count."""
     legit = compared["bounded"]["legit"]
     assert legit["sent"] > 0
     assert legit["lost"] == 0, legit
@@ -104,7 +104,7 @@ def test_bounded_stays_within_limits(compared: dict[str, Any]) -> None:
 
 
 def test_bounded_rejects_attackers(compared: dict[str, Any]) -> None:
-    """The per-client quota answers 429, bad or oversized bodies 400 and 413.
+    """The per-client quota returns 429, bad or oversized bodies 400 and 413.
 
     Whether the short flood also fills max_children (503) depends on the
     machine's speed, so it is not checked here.
