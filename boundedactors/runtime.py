@@ -11,6 +11,7 @@ freed again.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing_extensions import TypeVar
 
 from .actor import Actor, StopActor
 from .clock import Clock, TimerHandle, call_later
-from .errors import ActorStopped, AskTimeout, MailboxFull
+from .errors import ActorStopped, AskTimeout, MailboxFull, shorten
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -267,7 +268,10 @@ class ActorRef(Generic[MessageT, ReplyT]):
                 ``"drop_newest"`` (the message is not queued), or a
                 ``"drop_oldest"`` mailbox dropped the message before it was handled.
             ActorStopped: the actor stopped before it handled the message.
+            TypeError, ValueError: ``timeout`` is not a number, or is NaN.
         """
+        if timeout is not None:
+            _check_timeout(timeout)
         if self._state >= STOPPING:
             raise ActorStopped(_label(self._name))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -302,7 +306,10 @@ class ActorRef(Generic[MessageT, ReplyT]):
         Raises:
             MailboxFull: no room within ``timeout`` seconds.
             ActorStopped: the actor stopped while the sender waited.
+            TypeError, ValueError: ``timeout`` is not a number, or is NaN.
         """
+        if timeout is not None:
+            _check_timeout(timeout)
         size = self._spec.mailbox_size
         clock = self._spec.runtime.clock
         deadline = None if timeout is None else clock.now() + timeout
@@ -441,6 +448,18 @@ class ActorRef(Generic[MessageT, ReplyT]):
             if not future.done():
                 future.set_result(None)
                 return
+
+
+def _check_timeout(timeout: object) -> None:
+    # A NaN deadline compares false with every other, so it would break the order
+    # of the timer heap that it joins (the event loop's, or a FakeClock's).
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(
+            f"timeout must be a number of seconds or None, got {shorten(timeout)} "
+            f"({type(timeout).__name__})"
+        )
+    if math.isnan(timeout):
+        raise ValueError("timeout must be a number of seconds or None, got nan")
 
 
 def _label(name: object) -> str | None:

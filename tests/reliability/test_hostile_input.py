@@ -381,3 +381,18 @@ def test_deep_tuple_key() -> None:
     registry = ba.Registry()
     registry.register(key, 1)
     assert registry.lookup(key) == 1
+
+
+@pytest.mark.parametrize("timeout", [math.nan, "5", True, [1.0]], ids=repr)
+async def test_ask_and_send_timeout_checked(timeout: object) -> None:
+    """A NaN or non-number timeout is rejected before the message is queued."""
+    async with ba.Supervisor() as sup:
+        ref = sup.spawn(Echo)
+        with pytest.raises((TypeError, ValueError), match="timeout"):
+            await ref.ask(1, timeout=timeout)  # type: ignore[arg-type]
+        with pytest.raises((TypeError, ValueError), match="timeout"):
+            await ref.send(1, timeout=timeout)  # type: ignore[arg-type]
+        assert ref.mailbox_len == 0
+        assert await ref.ask(2, timeout=5.0) == 2
+        stats = sup.stats()
+        assert stats.messages_handled == 1
