@@ -1,6 +1,6 @@
 """Eviction policies that choose which active actor to passivate at a capacity.
 
-A policy tracks the keys that are resident (active) and is told about each access.
+A policy tracks the keys that are resident (active) and counts each access.
 When a new key is admitted and the policy is full, :meth:`admit` returns the key to
 evict. Both policies here are plain data structures: they read no clock and import
 no asyncio, so tests drive them directly.
@@ -51,7 +51,7 @@ _MAX_COUNT = 15
 
 
 class EvictionPolicy(Protocol):
-    """What the router needs from a policy: admit, record, remove."""
+    """The interface a router uses to evict: admit, record, remove."""
 
     @property
     def capacity(self) -> int: ...

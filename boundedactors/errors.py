@@ -228,7 +228,7 @@ class RestartIntensityExceeded(LimitExceeded):
 
 
 class StoreFull(LimitExceeded):
-    """A state store holds ``limit`` keys and rejected a new one."""
+    """A state store contains ``limit`` keys and rejected a new one."""
 
     limit_name = "store limit"
 

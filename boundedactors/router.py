@@ -76,8 +76,8 @@ class Router(Generic[MessageT, ReplyT]):
     whatever their number. Keys of type ``str`` and ``bytes`` are used as they are
     (CPython randomises their hashes); other keys are rehashed through a randomised
     hash (see :func:`boundedactors.keys.table_key`), so keys chosen to collide cost
-    O(1) too. Activation without a store is synchronous, so concurrent first
-    messages for one key start exactly one actor; with a store, they share one load.
+    O(1) too. Concurrent first messages for one key start exactly one actor, and
+    with a store they share one load.
     """
 
     def __init__(

@@ -83,7 +83,7 @@ class MemoryStore:
         """Store a copy of ``state`` for ``key``.
 
         Raises:
-            StoreFull: ``key`` is new and the store already holds ``limit`` keys.
+            StoreFull: ``key`` is new and the store already contains ``limit`` keys.
         """
         states = self._states
         limit = self._limit

@@ -118,17 +118,17 @@ async def test_busy_actor_not_passivated() -> None:
         assert router.lookup("a") is None
 
 
-async def test_message_during_passivation_reaches_next_incarnation() -> None:
+async def test_passivation_buffers_messages_in_order() -> None:
     """Messages sent while the actor stops are buffered and delivered in order."""
     clock = FakeClock()
     received: list[tuple[int, Any]] = []
 
     class Slow(ba.Actor[Any, Any]):
-        made = 0
+        incarnations = 0
 
         def __init__(self, key: object) -> None:
-            Slow.made += 1
-            self.incarnation = Slow.made
+            Slow.incarnations += 1
+            self.incarnation = Slow.incarnations
 
         async def receive(self, message: Any) -> Any:
             received.append((self.incarnation, message))
