@@ -324,7 +324,11 @@ class Passivator:
             policy.remove(stored)
 
     async def shutdown(self) -> None:
-        """Save and stop every active actor; called when the supervisor shuts down."""
+        """Save and stop every active actor; called when the supervisor shuts down.
+
+        NOTE: a supervisor that fails on restart intensity stops its children
+        without running shutdown hooks, so their states are not saved then.
+        """
         self._closing = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
@@ -355,9 +359,15 @@ class Passivator:
     ) -> Transit:
         supervisor = self._supervisor
         supervisor._check_running()
-        supervisor._check_quotas(
-            quota_key, None if quota_key is None else table_key(quota_key)
-        )
+        policy = self._policy
+        if policy is None or len(policy) < policy.capacity:
+            # Fail fast, to the sender. At max_active the check waits for the spawn,
+            # because the eviction frees a child slot first (max_children may equal
+            # max_active); a quota that still rejects then sends the buffered
+            # messages to dead letters with reason "rejected".
+            supervisor._check_quotas(
+                quota_key, None if quota_key is None else table_key(quota_key)
+            )
         transit = Transit(key, stored, ACTIVATING)
         transit.quota_key = quota_key
         self._transits[stored] = transit
@@ -583,6 +593,9 @@ class Passivator:
         return self._evict(victim)
 
     def _evict(self, victim: Hashable) -> asyncio.Future[None] | None:
+        # NOTE: an actor that stopped on its own (StopActor, a temporary actor's
+        # crash) keeps its place in the policy until it is chosen here, so it
+        # takes a slot of max_active until then.
         transit = self._transits.get(victim)
         if transit is not None:
             future = asyncio.get_running_loop().create_future()

@@ -60,6 +60,36 @@ async def test_capacity_without_store() -> None:
         router.check_invariants()
 
 
+async def test_capacity_equal_to_max_children() -> None:
+    """max_active equal to the supervisor's max_children still evicts, not rejects."""
+    clock = FakeClock()
+    async with ba.Supervisor(clock=clock, max_children=2) as sup:
+        router = ba.Router(sup, factory=Box, max_active=2)
+        for index in range(4):
+            router.tell(f"k{index}", index)
+            await sup.settle()
+        assert len(sup) == 2
+        assert router.stats().passivations == {"capacity": 2}
+        assert sup.stats().rejected_total == 0
+
+
+async def test_quota_rejection_at_capacity_reported() -> None:
+    """A quota that rejects after an eviction sends the messages to dead letters."""
+    clock = FakeClock()
+    letters: list[ba.DeadLetter] = []
+    async with ba.Supervisor(
+        clock=clock, spawn_rate=1.0, spawn_burst=1, dead_letters=letters.append
+    ) as sup:
+        router = ba.Router(sup, factory=Box, max_active=1)
+        router.tell("a", 1)
+        router.tell("b", 2)  # evicts "a", then the spawn rate rejects "b"
+        await sup.settle()
+        assert [(d.message, d.reason) for d in letters] == [(2, "rejected")]
+        assert router.lookup("b") is None
+        assert router.stats().passivations == {"capacity": 1}
+        router.check_invariants()
+
+
 async def test_capacity_get_without_room_raises() -> None:
     """get() cannot wait for a capacity passivation; activate() can."""
     clock = FakeClock()
