@@ -7,6 +7,7 @@ hash cost O(1) like any other.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
@@ -49,6 +50,7 @@ class Registry:
         self._meta: dict[Hashable, Any] = {}
         self._groups: dict[Hashable, dict[Hashable, Any]] = {}
         self._memberships = 0
+        self._wrapped_members = 0  # members stored as HashedKey, across all groups
 
     @property
     def limit(self) -> int | None:
@@ -125,15 +127,18 @@ class Registry:
     def join(self, group: object, value: Hashable, meta: Any = None) -> bool:
         """Add ``value`` to ``group``. Returns ``False`` if it was already a member.
 
-        Runtime complexity: O(1) whatever the group's size; one dict entry.
+        Runtime complexity: O(1) whatever the group's size; one dict entry, and
+        one small key object for an ``int``, ``float``, ``tuple`` or ``UUID``
+        value, whose CPython hash an outsider could make collide.
 
         Raises:
             RegistryFull: the registry or the group is full.
             TypeError: ``group`` or ``value`` is unhashable.
         """
         stored = table_key(group)
+        member = _member_key(value)
         members = self._groups.get(stored)
-        if members is not None and value in members:
+        if members is not None and member in members:
             return False
         self._check_room()
         group_limit = self._group_limit
@@ -150,8 +155,10 @@ class Registry:
             )
         if members is None:
             members = self._groups[stored] = {}
-        members[value] = meta
+        members[member] = meta
         self._memberships += 1
+        if member is not value and type(member) is HashedKey:
+            self._wrapped_members += 1
         return True
 
     def leave(self, group: object, value: Hashable) -> bool:
@@ -161,11 +168,14 @@ class Registry:
         removed, so groups that come and go leave nothing behind.
         """
         stored = table_key(group)
+        member = _member_key(value)
         members = self._groups.get(stored)
-        if members is None or value not in members:
+        if members is None or member not in members:
             return False
-        del members[value]
+        del members[member]
         self._memberships -= 1
+        if member is not value and type(member) is HashedKey:
+            self._wrapped_members -= 1
         if not members:
             del self._groups[stored]
         return True
@@ -176,7 +186,11 @@ class Registry:
         Runtime complexity: O(size of the group); other groups are not touched.
         """
         members = self._groups.get(table_key(group))
-        return [] if members is None else list(members)
+        if members is None:
+            return []
+        if not self._wrapped_members:
+            return list(members)
+        return [m.key if type(m) is HashedKey else m for m in members]
 
     def group_size(self, group: object) -> int:
         """Return the number of members of ``group``. Runtime complexity: O(1)."""
@@ -202,6 +216,11 @@ class Registry:
     def check_invariants(self) -> None:
         """Raise ``AssertionError`` if the registry's internal state is inconsistent."""
         assert self._memberships == sum(len(m) for m in self._groups.values())
+        assert self._wrapped_members == sum(
+            type(member) is HashedKey
+            for members in self._groups.values()
+            for member in members
+        )
         assert all(self._groups.values()), "empty group kept"
         assert set(self._meta) <= set(self._names)
         if self._limit is not None:
@@ -219,3 +238,14 @@ class Registry:
 
 
 _MISSING = object()
+
+
+def _member_key(value: object) -> Hashable:
+    """Return the form of a group member to store, as :func:`table_key` does for
+    keys, so members chosen to collide in CPython's hash cost O(1) too.
+
+    Values of other types, such as actor references, are stored as they are.
+    """
+    if isinstance(value, int | float | tuple | uuid.UUID):
+        return table_key(value)
+    return value
