@@ -165,6 +165,50 @@ async def _drain(clock: FakeClock, router: Router[Any, Any]) -> None:
     await router.supervisor.settle()
 
 
+class _Sink(Actor[Any, Any]):
+    __slots__ = ()
+
+    def __init__(self, key: object, state: Any = None) -> None:
+        pass
+
+    async def receive(self, message: Any) -> Any:
+        return None
+
+
+async def _tell_cost(options: dict[str, Any], keys: list[str], repeats: int) -> float:
+    """Return the best time, in ns, of one Router.tell to an active key."""
+    async with Supervisor(max_children=None, workers=4) as sup:
+        router = Router(sup, factory=_Sink, mailbox_size=None, **options)
+        for key in keys:
+            await router.activate(key)
+        await sup.settle()
+        best = float("inf")
+        messages = len(keys) * 20
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for index in range(messages):
+                router.tell(keys[index % len(keys)], index)
+            best = min(best, (time.perf_counter() - started) / messages)
+            await sup.settle()
+    return best * 1e9
+
+
+def _tell_costs(quick: bool) -> dict[str, float]:
+    """Measure Router.tell with each kind of passivation tracking, in one process."""
+    keys = [f"k{index}" for index in range(1_000)]
+    repeats = 3 if quick else 7
+    variants = {
+        "plain": {},
+        "idle_timeout": {"idle_timeout": 3600.0},
+        "max_active tinylfu": {"max_active": 2_000},
+        "idle_timeout + max_active": {"idle_timeout": 3600.0, "max_active": 2_000},
+    }
+    return {
+        name: asyncio.run(_tell_cost(options, keys, repeats))
+        for name, options in variants.items()
+    }
+
+
 def run(quick: bool) -> dict[str, Any]:
     """Run the workload for each policy and flood; return rows for the table."""
     population = 20_000 if quick else 100_000
@@ -198,6 +242,7 @@ def run(quick: bool) -> dict[str, Any]:
             )
         floods[f"{share:.0%} one-off"] = policies
     elapsed = time.perf_counter() - started
+    tell_ns = _tell_costs(quick)
 
     rows = []
     for flood_name, policies in floods.items():
@@ -235,7 +280,13 @@ def run(quick: bool) -> dict[str, Any]:
                 lru["peak_concurrent_loads"],
             ),
         ]
+    for name, cost in tell_ns.items():
+        if name != "plain":
+            rows.append(
+                row(f"Router.tell, {name}", cost, "ns", "plain", tell_ns["plain"])
+            )
     return {
+        "tell_ns": tell_ns,
         "workload": {
             "population": population,
             "zipf_exponent": 1.0,
@@ -284,6 +335,9 @@ def main() -> None:
     result = run(args.quick)
     result["machine"] = machine()
     print(format_markdown(result))
+    plain = result["tell_ns"]["plain"]
+    for name, cost in result["tell_ns"].items():
+        print(f"Router.tell, {name}: {cost:.0f} ns ({cost / plain:.2f}x plain)")
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
 

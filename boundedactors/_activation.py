@@ -20,7 +20,7 @@ import attrs
 
 from ._log import ThrottledLog, logger
 from .admission import EvictionPolicy
-from .clock import TimerHandle, call_later, run_with_timeout
+from .clock import LoopClock, TimerHandle, call_later, run_with_timeout
 from .errors import ActorNotFound, ActorStopped, AskTimeout, MailboxFull
 from .keys import table_key
 from .quotas import TokenBucket
@@ -172,13 +172,23 @@ class Passivator:
         """Note a message for an active key: refresh its deadline and frequency."""
         idle = self._idle
         if idle is not None:
-            idle[stored] = self._clock.now()
+            idle[stored] = self._now()
             idle.move_to_end(stored)
             if self._idle_timer is None:
                 self._arm_idle_timer()
         policy = self._policy
         if policy is not None:
             policy.record(stored)
+
+    def _now(self) -> float:
+        # The first call binds the fastest reader of the clock: loop.time for a
+        # LoopClock (skipping get_running_loop on every message), else now().
+        clock = self._clock
+        now = clock.now
+        if type(clock) is LoopClock:
+            now = asyncio.get_running_loop().time
+        self._now = now  # type: ignore[method-assign]
+        return now()
 
     def can_activate_now(self, stored: Hashable) -> bool:
         """Return whether ``stored`` can be activated without waiting."""

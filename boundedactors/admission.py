@@ -41,12 +41,7 @@ from . import _validate
 __all__ = ["CountMinSketch", "EvictionPolicy", "Lru", "TinyLfu"]
 
 _MASK64 = (1 << 64) - 1
-_ROW_SEEDS = (
-    0x9E3779B97F4A7C15,
-    0xC2B2AE3D27D4EB4F,
-    0x165667B19E3779F9,
-    0xD6E8FEB86659FD93,
-)
+_ROWS = 4
 _MAX_COUNT = 15
 
 
@@ -89,29 +84,42 @@ class CountMinSketch:
             size *= 2
         self.width = size
         self._mask = size - 1
-        self._table = bytearray(size * len(_ROW_SEEDS))
+        self._table = bytearray(size * _ROWS)
 
-    def _indexes(self, key: Hashable) -> list[int]:
-        base = hash(key) & _MASK64
+    def _indexes(self, key: Hashable) -> tuple[int, int, int, int]:
+        # Two multiplicative mixes of the key's hash give four 32-bit slices, one
+        # counter per row, so keys whose hashes differ only in a few bits (small
+        # ints used directly) still spread over the rows.
+        digest = hash(key) & _MASK64
+        first = (digest * 0x9E3779B97F4A7C15) & _MASK64
+        second = (digest * 0xC2B2AE3D27D4EB4F) & _MASK64
         mask = self._mask
         width = self.width
-        indexes = []
-        for row, seed in enumerate(_ROW_SEEDS):
-            mixed = ((base ^ seed) * 0xFF51AFD7ED558CCD) & _MASK64
-            indexes.append(row * width + ((mixed >> 29) & mask))
-        return indexes
+        return (
+            first & mask,
+            width + ((first >> 32) & mask),
+            2 * width + (second & mask),
+            3 * width + ((second >> 32) & mask),
+        )
 
     def increment(self, key: Hashable) -> None:
         """Add one to the key's counters that are below the cap."""
         table = self._table
-        for index in self._indexes(key):
-            if table[index] < _MAX_COUNT:
-                table[index] += 1
+        a, b, c, d = self._indexes(key)
+        if table[a] < _MAX_COUNT:
+            table[a] += 1
+        if table[b] < _MAX_COUNT:
+            table[b] += 1
+        if table[c] < _MAX_COUNT:
+            table[c] += 1
+        if table[d] < _MAX_COUNT:
+            table[d] += 1
 
     def estimate(self, key: Hashable) -> int:
         """Return the smallest of the key's counters (0 to 15)."""
         table = self._table
-        return min(table[index] for index in self._indexes(key))
+        a, b, c, d = self._indexes(key)
+        return min(table[a], table[b], table[c], table[d])
 
     def halve(self) -> None:
         """Halve every counter, so that past popularity fades."""
@@ -119,7 +127,7 @@ class CountMinSketch:
 
     def check_invariants(self) -> None:
         """Raise ``AssertionError`` if a counter is past the cap."""
-        assert len(self._table) == self.width * len(_ROW_SEEDS)
+        assert len(self._table) == self.width * _ROWS
         assert max(self._table, default=0) <= _MAX_COUNT
 
 
@@ -236,11 +244,16 @@ class TinyLfu:
 
     def record(self, key: Hashable) -> None:
         """Count one access to ``key`` and refresh its place if it is resident."""
-        self._count(key)
-        if key in self._window:
+        self._sketch.increment(key)
+        self._accesses += 1
+        if self._accesses >= self._sample_size:
+            self._sketch.halve()
+            self._accesses = 0
+        protected = self._protected
+        if key in protected:
+            protected.move_to_end(key)
+        elif key in self._window:
             self._window.move_to_end(key)
-        elif key in self._protected:
-            self._protected.move_to_end(key)
         elif key in self._probation:
             del self._probation[key]
             self._promote(key)
