@@ -11,11 +11,12 @@ A router with ``max_active`` actors and a store serves two phases of traffic:
 2. *flood*: the same popular traffic mixed with messages to keys that are each
    seen once (a scan or an enumeration attack), as 50% and then 90% of the flood.
 
-For each eviction policy it reports, over the flood phase: the hit rate of the
-active set (the share of messages whose key was active when they arrived),
-the hit rate of the hot set (the most popular keys), loads per 1,000 messages,
-and peak concurrent loads. A router without ``max_active`` is the third row: it
-never evicts, so it shows the floor of loads and the memory it costs instead.
+For each eviction policy it reports four figures over the flood phase. The hit
+rate of the active set is the share of messages whose key was active when they
+arrived, and the hit rate of the hot set is the same for the most popular keys.
+The others are loads per 1,000 messages and peak concurrent loads. A router
+without ``max_active`` is the third row. It never evicts, so it shows the floor of
+loads and the memory that floor costs.
 
 Time is virtual (``boundedactors.testing.FakeClock``): the store takes
 ``LOAD_LATENCY`` seconds of virtual time per call and traffic arrives in ticks of

@@ -372,8 +372,8 @@ class Passivator:
         policy = self._policy
         if policy is None or len(policy) < policy.capacity:
             # Fail fast, to the sender. At max_active the check waits for the spawn,
-            # because the eviction frees a child slot first (max_children may equal
-            # max_active); a quota that still rejects then sends the buffered
+            # because the eviction frees a child slot first and max_children may
+            # equal max_active. A quota that still rejects then sends the buffered
             # messages to dead letters with reason "rejected".
             supervisor._check_quotas(
                 quota_key, None if quota_key is None else table_key(quota_key)

@@ -2,8 +2,8 @@
 
 A router can also passivate actors: stop the ones not needed now and rebuild them
 on their next message. ``idle_timeout`` stops an actor that got no message for that
-long; ``max_active`` caps the active actors and evicts by frequency (W-TinyLFU,
-see :mod:`boundedactors.admission`); ``store`` saves each actor's snapshot on the
+long. ``max_active`` caps the active actors and evicts by frequency (W-TinyLFU,
+see :mod:`boundedactors.admission`). ``store`` saves each actor's snapshot on the
 way out and loads it on the way back in. Messages sent through the router while a
 key is being saved, stopped or loaded wait in a bounded buffer and reach the next
 incarnation in order.
@@ -202,9 +202,9 @@ class Router(Generic[MessageT, ReplyT]):
     ) -> ActorRef[MessageT, ReplyT]:
         """Return the actor for ``key``, starting it through the supervisor if needed.
 
-        A router that passivates can only return an actor that is active, or one
-        it can start without waiting (no store, room under ``max_active``); use
-        ``await router.activate(key)`` otherwise.
+        A router that passivates returns only an actor that is active or that it
+        can start without waiting (no store, and room under ``max_active``). Use
+        ``await router.activate(key)`` for the other keys.
 
         Raises:
             SpawnLimitExceeded: a quota rejected the activation.

@@ -12,7 +12,7 @@ Two stores ship with the library:
   be lost when the process exits.
 - :class:`SQLiteStore`: a table in an SQLite database, through the standard
   library's ``sqlite3`` module. Every call runs on one worker thread, so the event
-  loop never blocks on the disk.
+  loop does not wait for the disk.
 """
 
 from __future__ import annotations
