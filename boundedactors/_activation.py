@@ -24,7 +24,16 @@ from .clock import LoopClock, TimerHandle, call_later, run_with_timeout
 from .errors import ActorNotFound, ActorStopped, AskTimeout, MailboxFull
 from .keys import table_key
 from .quotas import TokenBucket
-from .runtime import DROP_OLDEST, IDLE, REJECT, STOPPED, STOPPING, ActorRef, Ask
+from .runtime import (
+    DROP_OLDEST,
+    IDLE,
+    QUEUED,
+    REJECT,
+    STOPPED,
+    STOPPING,
+    ActorRef,
+    Ask,
+)
 from .stores import StateStore
 
 if TYPE_CHECKING:
@@ -528,10 +537,22 @@ class Passivator:
                     _describe(error),
                 )
                 return _FAILED
-            if not await self._save(transit, snapshot):
+            # Hold the actor during the save: mail sent straight to its reference
+            # queues up (QUEUED, but not in the run queue) instead of changing the
+            # state after the snapshot was taken.
+            ref._state = QUEUED
+            saved = await self._save(transit, snapshot)
+            if ref._state == QUEUED:
+                extra = ref._extra
+                if ref._mailbox or (extra is not None and extra.stop_reason):
+                    # Handle the mail (or a restart request), then snapshot again.
+                    self._runtime.schedule(ref)
+                else:
+                    ref._state = IDLE
+            if not saved:
                 return _FAILED
             if ref._state == IDLE:
-                break  # no mail reached it directly since the snapshot
+                break
         reason = "shutdown" if transit.cause == "shutdown" else "passivated"
         await self._supervisor._stop_child(ref, reason)
         return _STOPPED
@@ -547,6 +568,9 @@ class Passivator:
                 "state of actor %r could not be saved before shutdown; it is lost",
                 transit.key,
             )
+        # An earlier attempt may have saved and cached a snapshot; the live actor
+        # is newer, and a cached key must not be active.
+        self._cache.pop(stored, None)
         self._router.registry.register(transit.key, ref)
         self._activated(stored)
         self._activations -= 1  # the same incarnation, not a new activation

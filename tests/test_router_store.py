@@ -472,3 +472,38 @@ async def test_no_real_sleep_needed() -> None:
         await sup.settle()
         assert router.lookup("a") is not None
         assert not [h for h in getattr(loop, "_scheduled", []) if not h.cancelled()]
+
+
+async def test_direct_tell_during_save_resaves() -> None:
+    """Mail sent straight to the reference during a save makes the router save again.
+
+    Here the second save fails, so the actor stays active with both messages and
+    the first snapshot leaves the saved-state cache.
+    """
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, save_latency=1.0)
+    async with ba.Supervisor(clock=clock) as sup:
+        router = ba.Router(
+            sup,
+            factory=Tally,
+            store=store,
+            idle_timeout=5.0,
+            saved_cache_size=10,
+            store_attempts=1,
+        )
+        router.tell("a", 1)
+        await sup.settle()
+        ref = router.lookup("a")
+        assert ref is not None
+        await clock.advance(5.0)  # passivation starts; the first save takes 1 s
+        ref.tell(2)
+        await clock.advance(1.0)  # first save done; the second starts at once
+        store.fail_next_saves(1)
+        await clock.advance(1.0)
+        await sup.settle()
+        assert router.lookup("a") is ref
+        assert store.data == {"a": [1]}
+        assert store.saves == 2
+        router.check_invariants()
+        assert await router.ask("a", "get") == [1, 2]
+        store.save_latency = 0.0
