@@ -192,6 +192,16 @@ class Registry:
             return list(members)
         return [m.key if type(m) is HashedKey else m for m in members]
 
+    def member_meta(self, group: object, value: Hashable) -> Any:
+        """Return the metadata ``value`` joined ``group`` with, or ``None``.
+
+        Runtime complexity: O(1).
+        """
+        members = self._groups.get(table_key(group))
+        if members is None:
+            return None
+        return members.get(_member_key(value))
+
     def group_size(self, group: object) -> int:
         """Return the number of members of ``group``. Runtime complexity: O(1)."""
         members = self._groups.get(table_key(group))

@@ -15,17 +15,16 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, cast
+from typing import Any, Generic, Protocol, cast
 
 from typing_extensions import TypeVar
 
+from ._log import ThrottledLog
 from .actor import Actor, StopActor
 from .clock import Clock, TimerHandle, call_later
 from .errors import ActorStopped, AskTimeout, MailboxFull, shorten
 from .registry import Registry
-
-if TYPE_CHECKING:
-    from .supervisor import Supervisor
+from .stats import Counters
 
 __all__ = ["ActorRef", "Runtime"]
 
@@ -68,6 +67,34 @@ class Ask:
         self.future = future
 
 
+class ChildOwner(Protocol):
+    """What workers and references need from the supervisor that owns an actor.
+
+    ``boundedactors.supervisor.Supervisor`` implements it; naming it here keeps the
+    runtime below the supervisor in the import graph.
+    """
+
+    _runtime: Runtime
+    _counters: Counters
+    _rejections: ThrottledLog
+
+    async def _start_actor(self, ref: ActorRef[Any, Any]) -> bool: ...
+
+    async def _child_crashed(
+        self, ref: ActorRef[Any, Any], error: BaseException
+    ) -> None: ...
+
+    async def _handle_stop_request(self, ref: ActorRef[Any, Any]) -> None: ...
+
+    async def _stop_child(
+        self, ref: ActorRef[Any, Any], reason: object, timeout: float | None = None
+    ) -> None: ...
+
+    def _finalize(self, ref: ActorRef[Any, Any], reason: object) -> None: ...
+
+    def _dead_letter(self, message: object, recipient: object, reason: str) -> None: ...
+
+
 class Spec:
     """Options shared by the actors one supervisor spawned with the same settings.
 
@@ -85,7 +112,7 @@ class Spec:
 
     def __init__(
         self,
-        supervisor: Supervisor,
+        supervisor: ChildOwner,
         factory: Callable[..., Actor[Any, Any]],
         mailbox_size: int | None,
         overflow: int,

@@ -153,7 +153,7 @@ def test_readme_has_runnable_examples() -> None:
 
 
 def test_quickstart_example_runs() -> None:
-    """The README's first command, examples/quickstart.py, runs and shows limits."""
+    """The quickstart example named in the README runs and shows limits."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "quickstart.py")],
         capture_output=True,

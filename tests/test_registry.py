@@ -208,3 +208,14 @@ def test_unhashable_key_raises_type_error() -> None:
     with pytest.raises(TypeError, match="hashable"):
         registry.register(["list"], 1)
     assert len(registry) == 0
+
+
+def test_member_meta_of_group() -> None:
+    """The metadata given to join() is returned per member, None otherwise."""
+    registry = Registry()
+    registry.join("room", "alice", {"role": "admin"})
+    registry.join("room", 7)
+    assert registry.member_meta("room", "alice") == {"role": "admin"}
+    assert registry.member_meta("room", 7) is None
+    assert registry.member_meta("room", "bob") is None
+    assert registry.member_meta("hall", "alice") is None
