@@ -10,7 +10,9 @@ HTTP API (the same in both modes):
   quantity, "lines": distinct items}``.
 - ``GET /carts/{session}`` returns the same figures without changing the cart.
 - ``GET /stats`` returns the server's own figures: actors alive and the maximum
-  seen, RSS, symbols used and their limit, responses with status 500, rejections.
+  seen, RSS, symbols used and their limit, responses with status 500, and
+  rejections by status and by limit. It also counts clients that disconnected
+  before sending their whole body. They get no response and are not 500s.
 
 The bounded app keeps each cart in an actor started on first use through a
 :class:`boundedactors.Router` under a :class:`boundedactors.Supervisor` with
@@ -62,7 +64,7 @@ from typing import Any, Protocol
 import psutil  # type: ignore[import-untyped]
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
@@ -86,6 +88,9 @@ MAILBOX_RETRY_AFTER = 1.0
 TIMEOUT_RETRY_AFTER = 1.0
 STORE_RETRY_AFTER = 5.0
 SYMBOLS_RETRY_AFTER = 3600.0
+# At most one log line per this many seconds about clients that disconnect
+# while sending a body; /stats counts every one of them.
+DISCONNECT_LOG_INTERVAL = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +198,35 @@ class Cart(ba.Actor[CartMessage, CartReply]):
 # Parsing requests
 
 
+def is_utf8(text: str) -> bool:
+    """Return whether ``text`` encodes as UTF-8, which a lone surrogate does not."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def load_json(body: bytes) -> object:
+    """Parse ``body`` as JSON; raise :class:`RequestError` (400) on invalid JSON."""
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError(400, f"body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise RequestError(400, "invalid JSON: nested too deep") from None
+    except ValueError:
+        # The only other ValueError json.loads raises is Python's cap on the
+        # digits of an integer (4300 by default since 3.11). Its message advises
+        # raising that cap, which only the server could do.
+        raise RequestError(400, "invalid JSON: number too long") from None
+
+
 def parse_body(
     body: bytes, intern_name: Callable[[str], object], max_attrs: int | None
 ) -> AddItem:
     """Parse and validate an add-item body; raise :class:`RequestError` (400)."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise RequestError(400, f"body is not valid JSON: {error}") from None
+    data = load_json(body)
     if not isinstance(data, dict):
         raise RequestError(400, "body must be a JSON object")
     for name in data:
@@ -210,6 +236,8 @@ def parse_body(
     item = data.get("item")
     if not isinstance(item, str) or not 0 < len(item) <= MAX_TEXT:
         raise RequestError(400, f"item must be a string of 1 to {MAX_TEXT} characters")
+    if not is_utf8(item):
+        raise RequestError(400, "invalid item name: not valid UTF-8 (lone surrogate)")
     qty = data.get("qty", 1)
     if type(qty) is not int or not 0 < qty <= MAX_QTY:
         raise RequestError(400, f"qty must be an integer from 1 to {MAX_QTY}")
@@ -224,10 +252,12 @@ def parse_body(
     for name, value in raw_attrs.items():
         if not isinstance(value, str) or len(value) > MAX_TEXT:
             raise RequestError(400, f"attribute values are strings of <= {MAX_TEXT}")
+        if not is_utf8(value):
+            raise RequestError(400, "invalid attribute value: not valid UTF-8")
         try:
             attrs[intern_name(name)] = value
         except ba.InvalidSymbol as error:
-            raise RequestError(400, str(error)) from None
+            raise RequestError(400, f"invalid field name: {error}") from None
     return AddItem(item, qty, attrs)
 
 
@@ -399,6 +429,8 @@ class NaiveBackend:
     def intern_name(self, name: str) -> object:
         if not name:
             raise ba.InvalidSymbol("attribute name must not be empty")
+        if not is_utf8(name):
+            raise ba.InvalidSymbol(f"{shorten(name)} is not valid UTF-8")
         return self.names.setdefault(name, name)
 
     def find(self, session: str) -> NaiveSession | None:
@@ -433,18 +465,29 @@ class NaiveBackend:
 # HTTP
 
 
+def limit_name(error: ba.LimitExceeded) -> str:
+    """Return the name of the limit that ``error`` reports, as ``/stats`` counts it."""
+    if isinstance(error, ba.SpawnLimitExceeded):
+        return error.reason
+    if isinstance(error, ba.MailboxFull):
+        return "mailbox_size"
+    if isinstance(error, ba.SymbolLimitExceeded):
+        return "symbol_limit"
+    return type(error).__name__
+
+
 def limit_response(error: ba.LimitExceeded, limits: Limits) -> Response:
     """Map a limit error to 429 or 503 with a ``Retry-After`` header."""
+    name = limit_name(error)
     if isinstance(error, ba.SpawnLimitExceeded):
         status = 503 if error.reason == "max_children" else 429
-        name = error.reason
         fallback = limits.idle_timeout
     elif isinstance(error, ba.MailboxFull):
-        status, name, fallback = 429, "mailbox_size", MAILBOX_RETRY_AFTER
+        status, fallback = 429, MAILBOX_RETRY_AFTER
     elif isinstance(error, ba.SymbolLimitExceeded):
-        status, name, fallback = 503, "symbol_limit", SYMBOLS_RETRY_AFTER
+        status, fallback = 503, SYMBOLS_RETRY_AFTER
     else:
-        status, name, fallback = 503, type(error).__name__, MAILBOX_RETRY_AFTER
+        status, fallback = 503, MAILBOX_RETRY_AFTER
     seconds = error.retry_after if error.retry_after is not None else fallback
     retry_after = max(1, math.ceil(seconds))
     body = {"error": str(error), "limit": name, "retry_after": retry_after}
@@ -458,6 +501,13 @@ def unavailable(message: str, retry_after: float) -> Response:
         503,
         headers={"Retry-After": str(seconds)},
     )
+
+
+class NoReply(Response):
+    """A response that sends nothing, for a client that has disconnected."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
 
 
 class Server:
@@ -485,6 +535,12 @@ class Server:
         self.rss_peak = self.rss_start
         self.errors_500 = 0
         self.status_counts: dict[int, int] = {}
+        # Rejected requests by the limit or check that rejected them: a limit
+        # name from limit_name(), "max_body" (413) or "bad_request" (400).
+        self.rejected: dict[str, int] = {}
+        self.client_disconnects = 0
+        self.disconnects_unlogged = 0
+        self.disconnect_logged_at = -math.inf
 
     async def add_item(self, request: Request) -> Response:
         backend = self._backend()
@@ -496,9 +552,13 @@ class Server:
                 body, backend.intern_name, self._limit_or_none("max_attrs")
             )
         except RequestError as error:
-            return JSONResponse({"error": str(error)}, error.status)
+            return self._request_error(error)
         except ba.SymbolLimitExceeded as error:
+            self._count_rejected(limit_name(error))
             return limit_response(error, self.limits)
+        except ClientDisconnect:
+            self._count_disconnect(session)
+            return NoReply()
         return await self._ask(backend, session, quota_key, message)
 
     async def read_cart(self, request: Request) -> Response:
@@ -507,7 +567,7 @@ class Server:
             session = session_id(request)
             quota_key = client_key(request)
         except RequestError as error:
-            return JSONResponse({"error": str(error)}, error.status)
+            return self._request_error(error)
         return await self._ask(backend, session, quota_key, ReadCart())
 
     async def stats(self, request: Request) -> Response:
@@ -518,7 +578,9 @@ class Server:
             "rss_start_mb": self.rss_start / 2**20,
             "rss_peak_mb": self.rss_peak / 2**20,
             "errors_500": self.errors_500,
+            "client_disconnects": self.client_disconnects,
             "status_counts": {str(k): v for k, v in sorted(self.status_counts.items())},
+            "rejected": dict(sorted(self.rejected.items())),
         }
         figures.update(self._backend().figures())
         return JSONResponse(figures)
@@ -529,6 +591,7 @@ class Server:
         try:
             reply = await backend.ask(session, quota_key, message)
         except ba.LimitExceeded as error:
+            self._count_rejected(limit_name(error))
             return limit_response(error, self.limits)
         except ba.AskTimeout:
             return unavailable("cart did not reply in time", TIMEOUT_RETRY_AFTER)
@@ -539,8 +602,37 @@ class Server:
             logger.error("loading cart %r failed: %s", session, error)
             return unavailable("cart store is unavailable", STORE_RETRY_AFTER)
         if "error" in reply:
+            self._count_rejected("bad_request")
             return JSONResponse(reply, 400)
         return JSONResponse(reply)
+
+    def _count_rejected(self, name: str) -> None:
+        self.rejected[name] = self.rejected.get(name, 0) + 1
+
+    def _request_error(self, error: RequestError) -> Response:
+        self._count_rejected("max_body" if error.status == 413 else "bad_request")
+        return JSONResponse({"error": str(error)}, error.status)
+
+    def _count_disconnect(self, session: str) -> None:
+        """Count a client that disconnected before its whole body arrived.
+
+        Any client can cause these, so they are logged at most once per
+        ``DISCONNECT_LOG_INTERVAL`` with the number since the last line.
+        """
+        self.client_disconnects += 1
+        self.disconnects_unlogged += 1
+        now = time.monotonic()
+        if now - self.disconnect_logged_at < DISCONNECT_LOG_INTERVAL:
+            return
+        logger.warning(
+            "%d client(s) disconnected before sending the whole body, the last "
+            "for cart %r; %d in total",
+            self.disconnects_unlogged,
+            session,
+            self.client_disconnects,
+        )
+        self.disconnect_logged_at = now
+        self.disconnects_unlogged = 0
 
     def _backend(self) -> Backend:
         assert self.backend is not None, "the app has not started"

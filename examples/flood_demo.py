@@ -3,8 +3,9 @@
 ``python examples/flood_demo.py`` starts ``flood_app.py`` (Starlette on uvicorn) in a
 subprocess on a free loopback port. It then runs ``flood_load.py`` against it in
 another subprocess twice: first with legitimate clients only (the baseline), then
-with the same clients plus attackers. It shows progress on one line and prints a
-final table.
+with the same clients plus attackers. It shows progress on one line, prints a
+final table and one line per mode that states whether the run met its checks, and
+exits with 1 when the bounded app failed one of them.
 
 Options: ``--duration SECONDS`` (length of the attack phase, default 30),
 ``--baseline SECONDS`` (length of the baseline phase), ``--report PATH`` (write
@@ -144,7 +145,8 @@ def describe_progress(
     if limit is not None:
         sessions += f"/{limit}"
     p99 = sample.get("legit_p99_ms")
-    p99_text = "-" if p99 is None else f"{p99:.1f} ms"
+    # No legitimate reply yet in the last half second, as at the start of a phase.
+    p99_text = "n/a" if p99 is None else f"{p99:.1f} ms"
     rss = server.get("rss_mb")
     rss_text = "?" if rss is None else f"{rss:.1f} MB"
     return (
@@ -267,6 +269,8 @@ def build_report(
             "peak_concurrent_loads": final.get("peak_concurrent_loads", 0),
             "spawn_rejected": final.get("spawn_rejected", {}),
             "status_counts": final["status_counts"],
+            "rejected": final.get("rejected", {}),
+            "client_disconnects": final.get("client_disconnects", 0),
         },
         "symbols": {"used": final["symbols_used"], "limit": final["symbols_limit"]},
         "baseline": {"duration_s": calm["duration_s"], "legit": calm["legit"]},
@@ -290,6 +294,18 @@ def second_half_growth(timeline: list[dict[str, Any]]) -> float | None:
     return round(end - middle, 1)
 
 
+# The server's rejection counts by limit, as /stats names them, with row labels.
+REJECTION_ROWS = (
+    ("max_children", "max_children"),
+    ("spawn_rate", "spawn_rate"),
+    ("per_key", "per-key quota"),
+    ("max_quota_keys", "quota-key table"),
+    ("mailbox_size", "mailbox_size"),
+    ("symbol_limit", "symbols"),
+    ("max_body", "body too large"),
+    ("bad_request", "malformed/invalid"),
+)
+
 ROWS: tuple[tuple[str, Callable[[dict[str, Any]], object]], ...] = (
     ("legit sent", lambda r: r["legit"]["sent"]),
     ("legit ok", lambda r: r["legit"]["ok"]),
@@ -305,6 +321,11 @@ ROWS: tuple[tuple[str, Callable[[dict[str, Any]], object]], ...] = (
     ("  503", lambda r: r["attack"]["by_status"]["503"]),
     ("  400", lambda r: r["attack"]["by_status"]["400"]),
     ("  413", lambda r: r["attack"]["by_status"]["413"]),
+    ("server rejected, by limit", lambda r: sum(r["server"]["rejected"].values())),
+    *(
+        (f"  {label}", lambda r, name=name: r["server"]["rejected"].get(name, 0))
+        for name, label in REJECTION_ROWS
+    ),
     ("actors max", lambda r: r["server"]["actors_max"]),
     ("actor limit", lambda r: r["server"]["actor_limit"]),
     ("rss start MB", lambda r: r["server"]["rss_start_mb"]),
@@ -316,6 +337,39 @@ ROWS: tuple[tuple[str, Callable[[dict[str, Any]], object]], ...] = (
     ("store loads", lambda r: r["server"]["loads"]),
     ("store saves", lambda r: r["server"]["saves"]),
 )
+
+
+def failed_checks(report: dict[str, Any]) -> list[str]:
+    """Return the checks that ``report`` fails; the limit checks are for bounded."""
+    legit, server = report["legit"], report["server"]
+    failed = []
+    if legit["lost"]:
+        failed.append(f"legit lost {legit['lost']:,} (expected 0)")
+    if legit["wrong"]:
+        failed.append(f"legit wrong {legit['wrong']:,} (expected 0)")
+    if server["errors_500"]:
+        failed.append(f"errors 500 {server['errors_500']:,} (expected 0)")
+    if report["mode"] == "bounded":
+        if server["actors_max"] > server["actor_limit"]:
+            failed.append(
+                f"actors max {server['actors_max']:,} over {server['actor_limit']:,}"
+            )
+        if not report["attack"]["rejected"]:
+            failed.append("no attack request was rejected")
+    return failed
+
+
+def format_verdict(report: dict[str, Any]) -> str:
+    """Return one line that states whether ``report`` met its checks."""
+    failed = failed_checks(report)
+    if failed:
+        return f"{report['mode']}: FAILED: " + "; ".join(failed)
+    checks = "legit lost 0, wrong 0, errors 500 0"
+    if report["mode"] == "bounded":
+        checks += ", actors max <= actor limit, attackers rejected"
+    else:
+        checks += " (no limits to check)"
+    return f"{report['mode']}: met its checks: {checks}"
 
 
 def format_value(value: object) -> str:
@@ -386,13 +440,18 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print()
     print(format_table(reports))
+    print()
+    for report in reports:
+        print(format_verdict(report))
     if args.report is not None:
         document: dict[str, Any] = reports[0]
         if args.compare:
             document = {r["mode"]: r for r in reports}
         args.report.write_text(json.dumps(document, indent=2) + "\n")
         print(f"\nreport written to {args.report}")
-    return 0
+    # Only the bounded app has limits to keep, so only its checks set the code.
+    bounded = [r for r in reports if r["mode"] == "bounded"]
+    return 1 if any(failed_checks(r) for r in bounded) else 0
 
 
 if __name__ == "__main__":

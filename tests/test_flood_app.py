@@ -219,3 +219,124 @@ async def test_idle_cart_is_saved_and_loaded() -> None:
         figures = (await client.get("/stats")).json()
         assert figures["actors_alive"] == 1
         assert figures["loads"] == 2
+
+
+async def test_client_disconnect_is_counted_not_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client that leaves mid-body gets no response and no 500 is counted."""
+    server = flood_app.Server("bounded", SMALL, store=MemoryStore())
+    app = server.build()
+    messages: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/carts/s1/items",
+        "raw_path": b"/carts/s1/items",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-length", b"100"), (b"x-api-key", b"k1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        server.lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        with caplog.at_level("WARNING", logger="flood_app"):
+            for _ in range(3):
+                messages[:] = [
+                    {"type": "http.request", "body": b"{}", "more_body": True},
+                    {"type": "http.disconnect"},
+                ]
+                await app(scope, receive, send)
+        figures = (await client.get("/stats")).json()
+    assert sent == []
+    assert figures["client_disconnects"] == 3
+    assert figures["errors_500"] == 0
+    assert figures["status_counts"] == {}
+    assert len(caplog.records) == 1
+    assert caplog.records[0].exc_info is None
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"item": "a", "qty": 1' + b"0" * 5000 + b"}", "number too long"),
+        (b'{"item": "\\ud800"}', "invalid item name"),
+        (b'{"item": "a", "attrs": {"\\ud800": "v"}}', "invalid field name"),
+        (b'{"item": "a", "attrs": {"color": "\\udc80"}}', "invalid attribute value"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["bounded", "unbounded"])
+def test_bad_text_is_400_plain_message(
+    mode: str, content: bytes, expected: str
+) -> None:
+    """Huge numbers and lone surrogates get 400 with the app's own message."""
+    # The default max_body, because the number is longer than SMALL's.
+    with TestClient(flood_app.build_app(mode)) as client:
+        reply = client.post(
+            "/carts/s1/items", content=content, headers={"X-Api-Key": "k1"}
+        )
+    assert reply.status_code == 400, reply.text
+    message = reply.json()["error"]
+    assert expected in message
+    assert "sys." not in message
+
+
+def test_stats_counts_rejections_by_limit(bounded: TestClient) -> None:
+    """/stats groups rejected requests by the limit or check that rejected them."""
+    assert add(bounded, "s1").status_code == 200
+    assert add(bounded, "s2").status_code == 200
+    assert add(bounded, "s3").status_code == 429
+    assert add(bounded, "s1", qty=0).status_code == 400
+    big = b'{"item": "' + b"x" * 1000 + b'"}'
+    assert bounded.post("/carts/s1/items", content=big).status_code == 413
+    rejected = bounded.get("/stats").json()["rejected"]
+    assert rejected == {"bad_request": 1, "max_body": 1, "per_key": 1}
+
+
+def test_demo_progress_shows_missing_p99() -> None:
+    """Before the first legitimate reply, the progress line shows p99 as n/a."""
+    import flood_demo
+
+    sample = {"t": 0.5, "legit_p99_ms": None, "legit_lost": 0, "legit_wrong": 0}
+    line = flood_demo.describe_progress("bounded", "attack", 30, sample)
+    assert "legit p99 n/a" in line
+
+
+def test_demo_verdict_names_failed_checks() -> None:
+    """The final line names the checks a run failed; unbounded skips limits."""
+    import flood_demo
+
+    report: dict[str, Any] = {
+        "mode": "bounded",
+        "legit": {"lost": 0, "wrong": 0},
+        "attack": {"rejected": 5},
+        "server": {"errors_500": 0, "actors_max": 3, "actor_limit": 3},
+    }
+    assert flood_demo.failed_checks(report) == []
+    assert "met its checks" in flood_demo.format_verdict(report)
+
+    report["legit"]["lost"] = 2
+    report["server"]["actors_max"] = 4
+    report["attack"]["rejected"] = 0
+    failed = flood_demo.failed_checks(report)
+    assert len(failed) == 3
+    assert "FAILED" in flood_demo.format_verdict(report)
+
+    report["mode"] = "unbounded"
+    report["server"]["actor_limit"] = None
+    assert flood_demo.failed_checks(report) == ["legit lost 2 (expected 0)"]
