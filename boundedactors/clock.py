@@ -8,6 +8,7 @@ implements the same protocol in virtual time, so tests never sleep.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -45,7 +46,14 @@ class LoopClock:
         return asyncio.get_running_loop().time()
 
     def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
-        """Schedule ``callback`` with ``loop.call_at``."""
+        """Schedule ``callback`` with ``loop.call_at``.
+
+        Raises:
+            ValueError: ``when`` is NaN or infinite, which would corrupt the order
+                of the event loop's timers.
+        """
+        if not math.isfinite(when):
+            raise ValueError(f"when must be a finite time, got {when!r}")
         return asyncio.get_running_loop().call_at(when, callback)
 
     async def sleep(self, delay: float) -> None:

@@ -51,7 +51,8 @@ def table_key(key: object) -> Hashable:
     """Return the form of ``key`` to store in a hash table.
 
     ``str`` and ``bytes`` keys are returned unchanged. ``int``, ``float``, ``bool``,
-    ``uuid.UUID`` and tuples of them are wrapped in :class:`HashedKey`. Other hashable
+    ``uuid.UUID``, ``None`` and tuples of them (nested at most 16 deep) are wrapped
+    in :class:`HashedKey` with a randomised hash. Other hashable
     keys are wrapped with their own ``hash()``, so they are only as collision-proof
     as their type's hash: convert outsider-chosen keys of other types to ``str``.
 
@@ -60,7 +61,8 @@ def table_key(key: object) -> Hashable:
 
     Raises:
         TypeError: the key is unhashable.
-        ValueError: the key is or contains a NaN float, which never equals itself.
+        ValueError: the key is or contains a NaN float, which never equals itself,
+            or nests tuples more than 16 levels deep.
     """
     key_type = type(key)
     if key_type is str or key_type is bytes:
@@ -97,7 +99,12 @@ def _encode(key: object, depth: int) -> bytes | None:
         return b"b%d:" % len(key) + key
     if isinstance(key, uuid.UUID):
         return b"u" + key.bytes
-    if isinstance(key, tuple) and depth < _MAX_DEPTH:
+    if key is None:
+        return b"n"
+    if isinstance(key, tuple):
+        if depth >= _MAX_DEPTH:
+            # Deeper keys would fall back to CPython's predictable tuple hash.
+            raise ValueError(f"key nests tuples more than {_MAX_DEPTH} levels deep")
         parts = [b"t%d(" % len(key)]
         for item in key:
             encoded = _encode(item, depth + 1)

@@ -20,7 +20,7 @@ from . import _validate
 from ._activation import Passivator, RouterStats
 from .actor import Actor
 from .admission import EvictionPolicy
-from .errors import ActorNotFound, MailboxFull
+from .errors import ActorNotFound, MailboxFull, shorten
 from .keys import table_key
 from .registry import Registry
 from .runtime import IDLE, OVERFLOW_POLICIES, RESTART_TYPES, STOPPING, ActorRef
@@ -405,9 +405,20 @@ def publish(registry: Registry, group: object, message: object) -> int:
     Members whose mailbox is full lose this message to dead letters rather than
     stopping the fan-out. Runtime complexity: O(size of the group); other groups
     are not touched.
+
+    Raises:
+        TypeError: a member is not an :class:`ActorRef`; checked before any member
+            is sent the message.
     """
+    members = registry.members(group)
+    for member in members:
+        if not isinstance(member, ActorRef):
+            raise TypeError(
+                f"group {shorten(group)} has a member that is not an ActorRef: "
+                f"{shorten(member)}; nothing was sent"
+            )
     delivered = 0
-    for member in registry.members(group):
+    for member in members:
         try:
             member.tell(message)
         except MailboxFull:

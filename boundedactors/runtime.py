@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, cast
 
 from typing_extensions import TypeVar
 
-from ._log import ThrottledLog
+from ._log import ThrottledLog, logger
 from .actor import Actor, StopActor
 from .clock import Clock, TimerHandle, call_later
 from .errors import ActorStopped, AskTimeout, MailboxFull, shorten
@@ -140,6 +140,7 @@ class Extra:
     """Per-actor state that only busy, crashing or stopping actors need."""
 
     __slots__ = (
+        "crash_times",
         "groups",
         "idle_waiters",
         "restarts",
@@ -159,6 +160,9 @@ class Extra:
         # Resolved when the actor next runs out of mail; the router waits on these
         # before it takes a snapshot for passivation.
         self.idle_waiters: list[asyncio.Future[None]] | None = None
+        # Times of this actor's recent restarts, kept only when the supervisor
+        # limits restarts per child.
+        self.crash_times: deque[float] | None = None
 
     def is_empty(self) -> bool:
         return (
@@ -169,6 +173,7 @@ class Extra:
             and self.timer is None
             and not self.groups
             and not self.idle_waiters
+            and not self.crash_times
         )
 
 
@@ -369,7 +374,13 @@ class ActorRef(Generic[MessageT, ReplyT]):
         await self._spec.supervisor._stop_child(self, "stopped")
 
     def join(self, registry: Registry, group: object, meta: Any = None) -> bool:
-        """Join ``group`` in ``registry``; the actor leaves it when it stops."""
+        """Join ``group`` in ``registry``; the actor leaves it when it stops.
+
+        Raises:
+            ActorStopped: the actor has stopped, so it would never leave.
+        """
+        if self._state >= STOPPING:
+            raise ActorStopped(_label(self._name))
         if not registry.join(group, self, meta):
             return False
         extra = self._ensure_extra()
@@ -555,14 +566,34 @@ class Runtime:
         if settle is not None:
             settle(self)
 
-    async def close(self) -> None:
-        """Cancel the worker tasks and background tasks, and wait for them."""
+    async def close(self, grace: float = 5.0) -> None:
+        """Cancel the worker tasks and background tasks, and wait for them.
+
+        A task still running ``grace`` seconds (of real time) after its cancellation
+        is left behind with an error log, because a handler that swallows
+        ``CancelledError`` cannot be stopped from outside.
+        """
         self.running = False
         tasks = [w.task for w in self._workers if w.task is not None]
         tasks.extend(self._background)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancelled tasks normally end within a few loop passes; only a task
+        # that outlives them costs a real-time wait, so FakeClock tests arm no
+        # real timer here.
+        for _ in range(10):
+            if all(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0)
+        stubborn = [task for task in tasks if not task.done()]
+        if stubborn:
+            _, pending = await asyncio.wait(stubborn, timeout=grace)
+            for task in pending:
+                logger.error(
+                    "task %s ignored cancellation for %.1f s; left running",
+                    task.get_name(),
+                    grace,
+                )
         self._workers.clear()
         detach = getattr(self.clock, "detach", None)
         if detach is not None:

@@ -49,6 +49,10 @@ class Stats:
     dead_letters_by_reason: Mapping[str, int]
     symbols_used: int
     symbols_limit: int
+    #: Actors stopped instead of restarted because they crashed more than
+    #: ``max_restarts`` times within ``max_seconds`` under
+    #: ``restart_limit_scope="child"``.
+    restarts_refused: int = 0
 
     @property
     def rejected_total(self) -> int:
@@ -67,6 +71,7 @@ class Counters:
         "mailbox_rejected",
         "rejected",
         "restarts",
+        "restarts_refused",
         "spawned",
         "stopped",
     )
@@ -76,6 +81,7 @@ class Counters:
         self.stopped = 0
         self.crashes = 0
         self.restarts = 0
+        self.restarts_refused = 0
         self.handled = 0
         self.mailbox_rejected = 0
         self.mailbox_dropped = 0
@@ -88,6 +94,7 @@ class Counters:
         total.stopped += self.stopped
         total.crashes += self.crashes
         total.restarts += self.restarts
+        total.restarts_refused += self.restarts_refused
         total.handled += self.handled
         total.mailbox_rejected += self.mailbox_rejected
         total.mailbox_dropped += self.mailbox_dropped

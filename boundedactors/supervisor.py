@@ -59,6 +59,7 @@ T = TypeVar("T")
 
 _DEFAULT: Any = object()
 _STRATEGIES = ("one_for_one", "one_for_all")
+_RESTART_LIMIT_SCOPES = ("supervisor", "child")
 
 
 class Supervisor:
@@ -83,6 +84,11 @@ class Supervisor:
             ``max_seconds``, the supervisor stops all children and fails with
             :class:`RestartIntensityExceeded` (raised from ``async with``, or reported
             to the parent supervisor).
+        restart_limit_scope: ``"supervisor"`` (the default, as in OTP) counts the
+            restarts of all children together, so a few messages that crash
+            their actors stop every child. ``"child"`` counts each actor's
+            restarts on its own and stops only an actor past the limit, sending
+            its mail to dead letters; use it when outsiders choose the messages.
         restart_backoff, restart_backoff_max, restart_jitter: the n-th consecutive
             restart of an actor waits ``min(restart_backoff * 2**(n-1),
             restart_backoff_max)`` seconds, times a random factor in
@@ -125,6 +131,7 @@ class Supervisor:
         strategy: str = "one_for_one",
         max_restarts: int = 3,
         max_seconds: float = 5.0,
+        restart_limit_scope: str = "supervisor",
         restart_backoff: float = 0.1,
         restart_backoff_max: float = 10.0,
         restart_jitter: float = 0.5,
@@ -174,6 +181,9 @@ class Supervisor:
         assert quota_keys is not None
         self._per_key = None if per_key is None else KeyCounter(per_key, quota_keys)
         self._strategy = _validate.choice("strategy", strategy, _STRATEGIES)
+        self._restart_limit_scope = _validate.choice(
+            "restart_limit_scope", restart_limit_scope, _RESTART_LIMIT_SCOPES
+        )
         self._max_restarts = _validate.non_negative_int("max_restarts", max_restarts)
         self._max_seconds: float = _validate.positive_float("max_seconds", max_seconds)  # type: ignore[assignment]
         self._backoff: float = _validate.positive_float(  # type: ignore[assignment]
@@ -335,7 +345,7 @@ class Supervisor:
             self._dead_log.flush()
             self._crash_log.flush()
             if self._parent is None:
-                await self._runtime.close()
+                await self._runtime.close(grace=self._stop_timeout)
             assert self._closed is not None
             self._closed.set()
             logger.info("supervisor %r stopped", self.name)
@@ -598,7 +608,13 @@ class Supervisor:
         if self._state != "running":
             self._finalize(ref, "shutdown")
             return
-        if not self._allow_restart():
+        if self._restart_limit_scope == "child":
+            if not self._allow_child_restart(ref):
+                self._counters.restarts_refused += 1
+                self._log_restart_refused(ref)
+                self._finalize(ref, "stopped")
+                return
+        elif not self._allow_restart():
             self._finalize(ref, "stopped")
             self._fail()
             return
@@ -827,6 +843,17 @@ class Supervisor:
 
     # Restart intensity
 
+    def _allow_child_restart(self, ref: ActorRef[Any, Any]) -> bool:
+        now = self.clock.now()
+        extra = ref._ensure_extra()
+        times = extra.crash_times
+        if times is None:
+            times = extra.crash_times = deque()
+        times.append(now)
+        while times and times[0] <= now - self._max_seconds:
+            times.popleft()
+        return len(times) <= self._max_restarts
+
     def _allow_restart(self) -> bool:
         now = self.clock.now()
         times = self._restart_times
@@ -901,6 +928,18 @@ class Supervisor:
 
         self._crash_log.record("restart", detail)
 
+    def _log_restart_refused(self, ref: ActorRef[Any, Any]) -> None:
+        def detail() -> None:
+            logger.warning(
+                "actor %r stopped instead of restarted: more than %d restarts "
+                "within %.1f s",
+                ref._name,
+                self._max_restarts,
+                self._max_seconds,
+            )
+
+        self._crash_log.record("restart_refused", detail)
+
     def stats(self) -> Stats:
         """Return a snapshot of the counters of this supervisor and its nested ones.
 
@@ -919,6 +958,7 @@ class Supervisor:
             rejected=dict(total.rejected),
             crashes=total.crashes,
             restarts=total.restarts,
+            restarts_refused=total.restarts_refused,
             messages_handled=total.handled,
             mailbox_rejected=total.mailbox_rejected,
             mailbox_dropped=total.mailbox_dropped,

@@ -113,7 +113,13 @@ class FakeClock:
 
         A ``when`` at or before :meth:`now` runs ``callback`` on the next pass of
         the running event loop, without waiting for :meth:`advance`.
+
+        Raises:
+            ValueError: ``when`` is NaN or infinite, which has no place in the
+                deadline order.
         """
+        if not math.isfinite(when):
+            raise ValueError(f"when must be a finite time, got {when!r}")
         if when <= self._now:
             try:
                 loop = asyncio.get_running_loop()
