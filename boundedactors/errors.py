@@ -221,8 +221,8 @@ class RestartIntensityExceeded(LimitExceeded):
         self.max_seconds = max_seconds
         self.supervisor = supervisor
         message = (
-            f"supervisor {supervisor!r} stopped: {current} restarts within "
-            f"{max_seconds} s, max_restarts is {limit}"
+            f"supervisor {supervisor!r} stopped: children needed {current} "
+            f"restarts within {max_seconds} s, max_restarts is {limit}"
         )
         super().__init__(message, limit=limit, current=current, retry_after=None)
 

@@ -258,4 +258,11 @@ def _member_key(value: object) -> Hashable:
     """
     if isinstance(value, int | float | tuple | uuid.UUID):
         return table_key(value)
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"group member must be hashable, got {shorten(value)} "
+            f"({type(value).__name__})"
+        ) from None
     return value

@@ -57,7 +57,16 @@ M = TypeVar("M")
 R = TypeVar("R")
 T = TypeVar("T")
 
-_DEFAULT: Any = object()
+
+class _Default:
+    """Marks an option left to the supervisor's default."""
+
+    def __repr__(self) -> str:
+        return "<supervisor default>"
+
+
+_DEFAULT: Any = _Default()
+_MAX_WORKERS = 4096
 _STRATEGIES = ("one_for_one", "one_for_all")
 _RESTART_LIMIT_SCOPES = ("supervisor", "child")
 
@@ -231,6 +240,11 @@ class Supervisor:
         self._parent = _parent
         self._dead_letter_hook = dead_letters
         if _parent is None:
+            if type(workers) is int and workers > _MAX_WORKERS:
+                raise ValueError(
+                    f"workers must be at most {_MAX_WORKERS:,}, because each is a "
+                    f"task created at start, got {workers!r}"
+                )
             self._runtime = Runtime(
                 clock=clock or LoopClock(),
                 workers=_validate.positive_int("workers", workers),  # type: ignore[arg-type]

@@ -85,6 +85,13 @@ class SymbolTable:
         self.rejected = 0
         self.overflow_symbol: Symbol | None = None
         if overflow is not None:
+            if not isinstance(overflow, str):
+                raise TypeError(
+                    f"overflow must be a str or None, got {shorten(overflow)} "
+                    f"({type(overflow).__name__})"
+                )
+            if not overflow:
+                raise InvalidSymbol("overflow must be a non-empty str or None, got ''")
             self._check(overflow)
             self.overflow_symbol = self._create(overflow)
 
@@ -98,6 +105,11 @@ class SymbolTable:
         allowed names, and ``intern`` of anything else raises
         :class:`SymbolLimitExceeded` (or returns the overflow symbol).
         """
+        if isinstance(texts, str | bytes):
+            raise TypeError(
+                f"texts must be an iterable of str, not a single {type(texts).__name__}"
+                f": {shorten(texts)}"
+            )
         unique = list(dict.fromkeys(texts))
         extra = 1 if overflow is not None and overflow not in unique else 0
         table = cls(

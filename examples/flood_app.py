@@ -667,6 +667,9 @@ class Server:
                 mailbox_size=limits.mailbox_size,
                 symbols=ba.SymbolTable(limit=limits.symbol_limit, max_length=MAX_TEXT),
                 clock=self.clock,
+                # Clients choose the messages, so a cart that keeps crashing is
+                # stopped alone instead of failing every cart.
+                restart_limit_scope="child",
                 name="carts",
             )
             if self.store is not None:

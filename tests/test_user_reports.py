@@ -79,3 +79,28 @@ def test_deeply_nested_keys_rejected() -> None:
         key = (key,)
     with pytest.raises(ValueError, match="16 levels"):
         table_key(key)
+
+
+def test_allowlist_rejects_single_string() -> None:
+    """from_allowlist("GET") raises instead of allowing G, E and T."""
+    with pytest.raises(TypeError, match="iterable of str"):
+        ba.SymbolTable.from_allowlist("GET")
+
+
+@pytest.mark.parametrize("overflow", [5, b"x", ""])
+def test_overflow_option_checked(overflow: object) -> None:
+    """A bad overflow option names the option."""
+    with pytest.raises((TypeError, ValueError), match="overflow"):
+        ba.SymbolTable(overflow=overflow)  # type: ignore[arg-type]
+
+
+def test_unhashable_member_named() -> None:
+    """Joining an unhashable member names the value."""
+    with pytest.raises(TypeError, match=r"group member must be hashable, got \[1\]"):
+        ba.Registry().join("g", [1])  # type: ignore[arg-type]
+
+
+def test_workers_capped() -> None:
+    """An absurd worker count is rejected before any task is created."""
+    with pytest.raises(ValueError, match="workers must be at most"):
+        ba.Supervisor(workers=10**9)
