@@ -19,7 +19,7 @@ class Fragile(ba.Actor):
 
 
 async def test_poison_stops_only_that_child() -> None:
-    """Past max_restarts, only the crashing actor stops; the rest keep answering."""
+    """Past max_restarts, only the crashing actor stops; the rest keep replying."""
     clock = FakeClock()
     async with ba.Supervisor(
         clock=clock, restart_limit_scope="child", restart_backoff=0.0

@@ -1,4 +1,4 @@
-"""Faults found by trying the library as a new user, kept as tests."""
+"""Regression tests for misuse: late joins, bad options, keys and deadlines."""
 
 from __future__ import annotations
 
