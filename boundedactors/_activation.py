@@ -22,7 +22,6 @@ from ._log import ThrottledLog, logger
 from .admission import EvictionPolicy
 from .clock import LoopClock, TimerHandle, call_later, run_with_timeout
 from .errors import ActorNotFound, ActorStopped, AskTimeout, MailboxFull
-from .keys import table_key
 from .quotas import TokenBucket
 from .runtime import (
     DROP_OLDEST,
@@ -38,6 +37,7 @@ from .stores import StateStore
 
 if TYPE_CHECKING:
     from .router import Router
+    from .supervisor import Reservation
 
 __all__ = ["Passivator", "RouterStats"]
 
@@ -98,6 +98,7 @@ class Transit:
         "key",
         "phase",
         "quota_key",
+        "reservation",
         "stored",
         "waiters",
     )
@@ -108,6 +109,7 @@ class Transit:
         self.phase = phase
         self.cause = ""
         self.quota_key: object = None
+        self.reservation: Reservation | None = None
         self.buffer: deque[Any] = deque()
         self.waiters: list[asyncio.Future[None]] = []
         self.evict_waiters: list[asyncio.Future[None]] = []
@@ -376,25 +378,26 @@ class Passivator:
     def _begin_activation(
         self, key: object, stored: Hashable, quota_key: object
     ) -> Transit:
-        supervisor = self._supervisor
-        supervisor._check_running()
-        policy = self._policy
-        if policy is None or len(policy) < policy.capacity:
-            # Fail fast, to the sender. At max_active the check waits for the spawn,
-            # because the eviction frees a child slot first and max_children may
-            # equal max_active. A quota that still rejects then sends the buffered
-            # messages to dead letters with reason "rejected".
-            supervisor._check_quotas(
-                quota_key, None if quota_key is None else table_key(quota_key)
-            )
+        # Fail fast, to the sender, before any load: the reservation holds the
+        # quotas until the spawn, so activations in flight count as live actors.
+        reservation = self._supervisor._reserve(quota_key, child_slot=self._has_room())
         transit = Transit(key, stored, ACTIVATING)
         transit.quota_key = quota_key
+        transit.reservation = reservation
         self._transits[stored] = transit
         victim = self._admit(stored)
         self._runtime.spawn_background(
             self._activation(transit, victim), "boundedactors-activate"
         )
         return transit
+
+    def _has_room(self) -> bool:
+        # At max_active the eviction frees a child slot before the spawn, and
+        # max_children may equal max_active, so max_children is checked at the
+        # spawn then. If it rejects, the buffered messages go to dead letters
+        # with reason "rejected".
+        policy = self._policy
+        return policy is None or len(policy) < policy.capacity
 
     async def _activation(
         self, transit: Transit, victim: asyncio.Future[None] | None
@@ -422,14 +425,24 @@ class Passivator:
         if factory is None:
             raise ActorNotFound(transit.key)
         args = (transit.key,) if self._store is None else (transit.key, state)
-        return router.supervisor.spawn(
+        reservation = transit.reservation
+        assert reservation is not None, "activation without a reservation"
+        ref = router.supervisor._spawn_reserved(
+            reservation,
             factory,
             *args,
             name=transit.key,
             registry=router.registry,
-            quota_key=transit.quota_key,
             **router._options,
         )
+        transit.reservation = None
+        return ref
+
+    def _release(self, transit: Transit) -> None:
+        reservation = transit.reservation
+        if reservation is not None:
+            transit.reservation = None
+            self._supervisor._release(reservation)
 
     def _finish_activation(self, transit: Transit, ref: ActorRef[Any, Any]) -> None:
         # Synchronous from registration (in spawn) to the end of the flush, so no
@@ -462,6 +475,7 @@ class Passivator:
         stored = transit.stored
         if self._transits.get(stored) is transit:
             del self._transits[stored]
+        self._release(transit)
         if self._policy is not None:
             self._policy.remove(stored)
         transit.error = error or ActorStopped(_label(transit.key))
@@ -511,6 +525,13 @@ class Passivator:
             return
         # Messages arrived while the actor stopped: start its next incarnation.
         transit.phase = ACTIVATING
+        try:
+            transit.reservation = self._supervisor._reserve(
+                transit.quota_key, child_slot=self._has_room()
+            )
+        except Exception as error:
+            self._abandon(transit, "rejected", error)
+            return
         victim = self._admit(transit.stored)
         await self._activation(transit, victim)
 
@@ -587,6 +608,7 @@ class Passivator:
     def _end_transit(self, transit: Transit) -> None:
         if self._transits.get(transit.stored) is transit:
             del self._transits[transit.stored]
+        self._release(transit)
         self._drop_buffer(transit, "shutdown", ActorStopped(_label(transit.key)))
         _wake(transit.waiters)
         _wake(transit.evict_waiters)
@@ -888,6 +910,13 @@ class Passivator:
         for stored, transit in self._transits.items():
             assert stored not in names, "a key in transit is also registered"
             assert transit.stored == stored
+            reservation = transit.reservation
+            if transit.phase == ACTIVATING:
+                assert reservation is not None, "an activation holds no quotas"
+                assert not reservation.settled
+                assert reservation in reservation.supervisor._reservations
+            else:
+                assert reservation is None, "a passivation holds quotas"
             if self._buffer_size is not None:
                 assert len(transit.buffer) <= self._buffer_size
         idle = self._idle

@@ -47,6 +47,10 @@ class TokenBucket:
         """Take one token; the caller checks ``tokens(now) >= 1`` first."""
         self._tokens = self.tokens(now) - 1.0
 
+    def give_back(self, now: float) -> None:
+        """Return one token taken by a spawn that did not happen (capped at burst)."""
+        self._tokens = min(self.burst, self.tokens(now) + 1.0)
+
     def check_invariants(self) -> None:
         """Raise ``AssertionError`` if the bucket's state is out of range."""
         assert 0.0 <= self._tokens <= self.burst + 1e-9

@@ -268,6 +268,9 @@ class Supervisor:
         self._failure: RestartIntensityExceeded | None = None
         self._children: dict[ActorRef[Any, Any] | Supervisor, None] = {}
         self._total = 0
+        # Child slots held by reservations here and in nested supervisors.
+        self._reserved = 0
+        self._reservations: dict[Reservation, None] = {}
         self._bucket: TokenBucket | None = None
         self._restart_times: deque[float] = deque()
         self._counters = Counters()
@@ -440,6 +443,59 @@ class Supervisor:
         self._check_running()
         stored_key = None if quota_key is None else table_key(quota_key)
         self._check_quotas(quota_key, stored_key)
+        return self._build(
+            factory, args, name, stored_key, mailbox_size, overflow, restart, registry
+        )
+
+    def _spawn_reserved(
+        self,
+        reservation: Reservation,
+        factory: Callable[..., Actor[M, R]],
+        /,
+        *args: Any,
+        name: object = None,
+        mailbox_size: int | None = _DEFAULT,
+        overflow: str = _DEFAULT,
+        restart: str = _DEFAULT,
+        registry: Registry | None = None,
+    ) -> ActorRef[M, R]:
+        """Spawn as :meth:`spawn` does, on quotas that ``reservation`` holds.
+
+        Only ``max_children`` is checked here, and only for a reservation made
+        without a child slot. If this raises, the reservation stays held, and the
+        caller releases it.
+        """
+        self._check_running()
+        if reservation.supervisor is not self or reservation.settled:
+            raise RuntimeError(
+                "reservation already settled or made by another supervisor"
+            )
+        if not reservation.child_slot:
+            self._check_children()
+        return self._build(
+            factory,
+            args,
+            name,
+            reservation.stored_key,
+            mailbox_size,
+            overflow,
+            restart,
+            registry,
+            reservation,
+        )
+
+    def _build(
+        self,
+        factory: Callable[..., Actor[M, R]],
+        args: tuple[Any, ...],
+        name: object,
+        stored_key: Hashable | None,
+        mailbox_size: Any,
+        overflow: Any,
+        restart: Any,
+        registry: Registry | None,
+        reservation: Reservation | None = None,
+    ) -> ActorRef[M, R]:
         spec = self._spec_for(factory, mailbox_size, overflow, restart)
 
         target = None
@@ -456,7 +512,10 @@ class Supervisor:
             target.register(name, ref)
 
         self._children[ref] = None
-        self._commit_spawn(stored_key)
+        if reservation is None:
+            self._commit_spawn(stored_key)
+        else:
+            self._settle_reservation(reservation, spawned=True)
         self._counters.spawned += 1
         if type(actor).on_start is not Actor.on_start:
             ref._state = STARTING
@@ -488,13 +547,18 @@ class Supervisor:
             state = "failed" if self._failure is not None else self._state
             raise SupervisorClosed(self.name, state)
 
-    def _check_quotas(self, quota_key: object, stored_key: Hashable | None) -> None:
+    def _check_quotas(
+        self, quota_key: object, stored_key: Hashable | None, *, children: bool = True
+    ) -> None:
+        # Reserved child slots and tokens count as live actors and spent tokens.
         supervisor: Supervisor | None = self
         now = None
         while supervisor is not None:
             max_children = supervisor._max_children
-            if max_children is not None and supervisor._total >= max_children:
-                supervisor._reject("max_children", max_children, supervisor._total)
+            if children and max_children is not None:
+                current = supervisor._total + supervisor._reserved
+                if current >= max_children:
+                    supervisor._reject("max_children", max_children, current)
             bucket = supervisor._bucket
             if bucket is not None:
                 if now is None:
@@ -516,6 +580,75 @@ class Supervisor:
                     )
                 if count == 0 and counter.is_full():
                     supervisor._reject("quota_keys", counter.max_keys, len(counter))
+            supervisor = supervisor._parent
+
+    def _check_children(self) -> None:
+        supervisor: Supervisor | None = self
+        while supervisor is not None:
+            max_children = supervisor._max_children
+            if max_children is not None:
+                current = supervisor._total + supervisor._reserved
+                if current >= max_children:
+                    supervisor._reject("max_children", max_children, current)
+            supervisor = supervisor._parent
+
+    def _reserve(self, quota_key: object, *, child_slot: bool = True) -> Reservation:
+        """Check every quota as :meth:`spawn` does, and hold them for a spawn later.
+
+        The reservation takes a spawn token and counts against ``per_key_limit``
+        and ``max_quota_keys`` now. With ``child_slot`` it also counts against
+        ``max_children``, else that one is checked by :meth:`_spawn_reserved`.
+        Pass it to :meth:`_spawn_reserved`, or to :meth:`_release` if the spawn
+        will not happen.
+
+        Raises:
+            SpawnLimitExceeded: a quota rejected the spawn; nothing is held.
+            SupervisorClosed: the supervisor is stopping, stopped or failed.
+        """
+        self._check_running()
+        stored_key = None if quota_key is None else table_key(quota_key)
+        self._check_quotas(quota_key, stored_key, children=child_slot)
+        reservation = Reservation(self, stored_key, child_slot)
+        self._reservations[reservation] = None
+        supervisor: Supervisor | None = self
+        now = None
+        while supervisor is not None:
+            if child_slot:
+                supervisor._reserved += 1
+            if supervisor._bucket is not None:
+                if now is None:
+                    now = self.clock.now()
+                supervisor._bucket.take(now)
+            if supervisor._per_key is not None and stored_key is not None:
+                supervisor._per_key.add(stored_key)
+            supervisor = supervisor._parent
+        return reservation
+
+    def _release(self, reservation: Reservation) -> None:
+        """Give back what ``reservation`` holds; does nothing if it is settled."""
+        if not reservation.settled:
+            reservation.supervisor._settle_reservation(reservation, spawned=False)
+
+    def _settle_reservation(self, reservation: Reservation, *, spawned: bool) -> None:
+        # A spawn turns the held slot into a live one and keeps the token and the
+        # per-key count; a release gives all three back.
+        reservation.settled = True
+        del self._reservations[reservation]
+        stored_key = reservation.stored_key
+        supervisor: Supervisor | None = self
+        now = None
+        while supervisor is not None:
+            if reservation.child_slot:
+                supervisor._reserved -= 1
+            if spawned:
+                supervisor._total += 1
+            else:
+                if supervisor._bucket is not None:
+                    if now is None:
+                        now = self.clock.now()
+                    supervisor._bucket.give_back(now)
+                if supervisor._per_key is not None and stored_key is not None:
+                    supervisor._per_key.remove(stored_key)
             supervisor = supervisor._parent
 
     def _reject(
@@ -988,8 +1121,11 @@ class Supervisor:
         nested = [c for c in self._children if isinstance(c, Supervisor)]
         assert all(ref._state != STOPPED for ref in own)
         assert self._total == len(own) + sum(child._total for child in nested)
+        own_slots = sum(1 for r in self._reservations if r.child_slot)
+        assert self._reserved == own_slots + sum(child._reserved for child in nested)
+        assert all(not r.settled for r in self._reservations)
         if self._max_children is not None:
-            assert self._total <= self._max_children
+            assert self._total + self._reserved <= self._max_children
         if self._bucket is not None:
             self._bucket.check_invariants()
         if self._per_key is not None:
@@ -997,6 +1133,10 @@ class Supervisor:
             for ref in self._iter_actors():
                 if ref._quota is not None:
                     live[ref._quota] = live.get(ref._quota, 0) + 1
+            for reservation in self._iter_reservations():
+                if reservation.stored_key is not None:
+                    key = reservation.stored_key
+                    live[key] = live.get(key, 0) + 1
             self._per_key.check_invariants(live)
         for ref in own:
             if ref._state == IDLE:
@@ -1017,6 +1157,31 @@ class Supervisor:
             else:
                 found.append(child)
         return found
+
+    def _iter_reservations(self) -> list[Reservation]:
+        found = list(self._reservations)
+        for child in self._children:
+            if isinstance(child, Supervisor):
+                found.extend(child._iter_reservations())
+        return found
+
+
+class Reservation:
+    """Quotas held for one spawn that has not happened yet.
+
+    A router takes one before it loads a new key's state, so a request that a
+    quota would reject costs no load, and loads in flight count as live actors.
+    """
+
+    __slots__ = ("child_slot", "settled", "stored_key", "supervisor")
+
+    def __init__(
+        self, supervisor: Supervisor, stored_key: Hashable | None, child_slot: bool
+    ) -> None:
+        self.supervisor = supervisor
+        self.stored_key = stored_key
+        self.child_slot = child_slot
+        self.settled = False
 
 
 _MISSING = object()

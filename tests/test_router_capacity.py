@@ -73,8 +73,8 @@ async def test_capacity_equal_to_max_children() -> None:
         assert sup.stats().rejected_total == 0
 
 
-async def test_quota_rejection_at_capacity_reported() -> None:
-    """A quota that rejects after an eviction sends the messages to dead letters."""
+async def test_quota_rejection_at_capacity_raised() -> None:
+    """A quota that rejects at max_active raises before anything is evicted."""
     clock = FakeClock()
     letters: list[ba.DeadLetter] = []
     async with ba.Supervisor(
@@ -82,12 +82,16 @@ async def test_quota_rejection_at_capacity_reported() -> None:
     ) as sup:
         router = ba.Router(sup, factory=Box, max_active=1)
         router.tell("a", 1)
-        router.tell("b", 2)  # evicts "a", then the spawn rate rejects "b"
+        with pytest.raises(ba.SpawnLimitExceeded) as caught:
+            router.tell("b", 2)
+        assert caught.value.reason == "spawn_rate"
         await sup.settle()
-        assert [(d.message, d.reason) for d in letters] == [(2, "rejected")]
+        assert letters == []
         assert router.lookup("b") is None
-        assert router.stats().passivations == {"capacity": 1}
+        assert router.lookup("a") is not None
+        assert router.stats().passivations == {}
         router.check_invariants()
+        sup.check_invariants()
 
 
 async def test_capacity_get_without_room_raises() -> None:

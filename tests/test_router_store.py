@@ -507,3 +507,136 @@ async def test_direct_tell_during_save_resaves() -> None:
         router.check_invariants()
         assert await router.ask("a", "get") == [1, 2]
         store.save_latency = 0.0
+
+
+async def _ask_new_keys(
+    router: ba.Router[Any, Any], count: int
+) -> list[BaseException | None]:
+    async def ask(key: str) -> BaseException | None:
+        try:
+            await router.ask(key, "get")
+        except ba.SpawnLimitExceeded as error:
+            return error
+        return None
+
+    return await asyncio.gather(*(ask(f"k{i}") for i in range(count)))
+
+
+async def test_spawn_rate_rejects_before_load() -> None:
+    """Asks that the spawn rate rejects cost no load, with loads in flight."""
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, load_latency=1)
+    async with ba.Supervisor(clock=clock, spawn_rate=1, spawn_burst=1) as sup:
+        router = ba.Router(sup, factory=Tally, store=store)
+        asks = asyncio.ensure_future(_ask_new_keys(router, 20))
+        await clock.advance(1)
+        results = await asks
+        errors = [e for e in results if e is not None]
+        assert store.loads == 1
+        assert len(errors) == 19
+        assert {e.reason for e in errors} == {"spawn_rate"}  # type: ignore[attr-defined]
+        assert sup.stats().rejected == {"spawn_rate": 19}
+        assert len(router) == 1
+        router.check_invariants()
+        sup.check_invariants()
+        assert sup._reserved == 0
+
+
+async def test_max_children_rejects_before_load() -> None:
+    """Activations in flight count against max_children before the load."""
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, load_latency=1)
+    async with ba.Supervisor(clock=clock, max_children=1) as sup:
+        router = ba.Router(sup, factory=Tally, store=store)
+        asks = asyncio.ensure_future(_ask_new_keys(router, 10))
+        await clock.advance(1)
+        results = await asks
+        errors = [e for e in results if e is not None]
+        assert store.loads == 1
+        assert len(errors) == 9
+        assert {e.reason for e in errors} == {"max_children"}  # type: ignore[attr-defined]
+        assert {e.current for e in errors} == {1}  # type: ignore[attr-defined]
+        assert len(router) == 1
+        router.check_invariants()
+        sup.check_invariants()
+
+
+async def test_per_key_counts_activations_in_flight() -> None:
+    """A quota key's activations in flight count against per_key_limit."""
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, load_latency=1)
+    async with ba.Supervisor(clock=clock, per_key_limit=1) as sup:
+        router = ba.Router(sup, factory=Tally, store=store)
+        router.tell("a", 1, quota_key="client")
+        with pytest.raises(ba.SpawnLimitExceeded) as caught:
+            router.tell("b", 1, quota_key="client")
+        assert caught.value.reason == "per_key"
+        assert caught.value.quota_key == "client"
+        router.tell("c", 1, quota_key="other")
+        sup.check_invariants()
+        await clock.advance(1)
+        assert store.loads == 2
+        assert len(router) == 2
+        sup.check_invariants()
+
+
+async def test_failed_load_releases_reservation() -> None:
+    """A load that fails gives back its child slot, token and per-key count."""
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, load_latency=1)
+    store.fail_next_loads(1)
+    async with ba.Supervisor(
+        clock=clock, max_children=1, spawn_rate=1, spawn_burst=1, per_key_limit=1
+    ) as sup:
+        router = ba.Router(sup, factory=Tally, store=store, store_attempts=1)
+        asking = asyncio.ensure_future(router.ask("a", "get", quota_key="client"))
+        await clock.advance(0)
+        sup.check_invariants()
+        assert sup._reserved == 1
+        await clock.advance(1)
+        with pytest.raises(ConnectionError):
+            await asking
+        assert sup._reserved == 0
+        assert not sup._reservations
+        sup.check_invariants()
+        router.check_invariants()
+        # The slot, the token and the quota key's count are all free again.
+        asking = asyncio.ensure_future(router.ask("b", "get", quota_key="client"))
+        await clock.advance(1)
+        assert await asking == []
+        assert sup.stats().rejected == {}
+
+
+async def test_cancelled_ask_keeps_no_reservation() -> None:
+    """A cancelled ask leaves its activation to finish; nothing stays held."""
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, load_latency=1)
+    async with ba.Supervisor(clock=clock, max_children=1) as sup:
+        router = ba.Router(sup, factory=Tally, store=store)
+        asking = asyncio.ensure_future(router.ask("a", "get"))
+        await clock.advance(0)
+        asking.cancel()
+        await clock.advance(1)
+        await sup.settle()
+        assert asking.cancelled()
+        assert sup._reserved == 0
+        assert len(router) == 1
+        sup.check_invariants()
+        router.check_invariants()
+
+
+async def test_shutdown_releases_reservations() -> None:
+    """Shutdown during a load releases the activation's reservation."""
+    clock = FakeClock()
+    store = InMemoryStore(clock=clock, load_latency=10)
+    sup = ba.Supervisor(clock=clock, max_children=1, shutdown_timeout=1)
+    async with sup:
+        router = ba.Router(sup, factory=Tally, store=store)
+        router.tell("a", 1)
+        await clock.advance(0)
+        assert sup._reserved == 1
+        closing = asyncio.ensure_future(sup.aclose())
+        await clock.advance(1)
+        await closing
+    assert sup._reserved == 0
+    assert not sup._reservations
