@@ -499,6 +499,9 @@ class Passivator:
     ) -> Transit:
         transit = Transit(ref._name, stored, PASSIVATING)
         transit.cause = cause
+        # The next incarnation, if mail arrives meanwhile, counts against the
+        # same quota key as this one.
+        transit.quota_key = ref._quota
         self._transits[stored] = transit
         self._router.registry.unregister_value(ref._name, ref)
         self.forget(stored)

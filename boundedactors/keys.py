@@ -65,8 +65,8 @@ def table_key(key: object) -> Hashable:
             or nests tuples more than 16 levels deep.
     """
     key_type = type(key)
-    if key_type is str or key_type is bytes:
-        return key
+    if key_type is str or key_type is bytes or key_type is HashedKey:
+        return key  # a HashedKey is already in table form
     encoded = _encode(key, 0)
     if encoded is None:
         try:

@@ -182,3 +182,35 @@ async def test_idle_timeout_validated() -> None:
                 assert "idle_timeout" in str(error)
             else:
                 raise AssertionError(f"idle_timeout={bad!r} accepted")
+
+
+async def test_reincarnation_keeps_quota_key() -> None:
+    """An actor restarted from mail buffered during passivation keeps its quota key."""
+    clock = FakeClock()
+
+    class Slow(ba.Actor[Any, Any]):
+        def __init__(self, key: object) -> None:
+            self.key = key
+
+        async def receive(self, message: Any) -> Any:
+            return message
+
+        async def on_stop(self, reason: object) -> None:
+            if reason == "passivated":
+                await clock.sleep(1.0)
+
+    async with ba.Supervisor(clock=clock, per_key_limit=1) as sup:
+        router = ba.Router(sup, factory=Slow, idle_timeout=5.0)
+        router.tell(("cart", 7), "first", quota_key=("client", 1))
+        await clock.advance(5.0)  # passivation starts; on_stop takes 1 s
+        router.tell(("cart", 7), "buffered")
+        await clock.advance(1.0)
+        assert router.lookup(("cart", 7)) is not None
+        try:
+            router.tell(("cart", 8), "second", quota_key=("client", 1))
+        except ba.SpawnLimitExceeded as error:
+            assert error.reason == "per_key"
+        else:
+            raise AssertionError("the reincarnated actor was not counted")
+        sup.check_invariants()
+        router.check_invariants()
