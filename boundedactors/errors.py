@@ -194,13 +194,13 @@ class MailboxFull(LimitExceeded):
 
 
 class RegistryFull(LimitExceeded):
-    """A registry holds ``limit`` entries and rejected a new one."""
+    """A registry contains ``limit`` entries and rejected a new one."""
 
     limit_name = "registry limit"
 
 
 class SymbolLimitExceeded(LimitExceeded):
-    """A symbol table holds ``limit`` symbols and rejected new text.
+    """A symbol table contains ``limit`` symbols and rejected new text.
 
     The table stays fully usable: existing symbols still resolve and ``get`` still
     works. Symbols are never removed, so ``retry_after`` is always ``None``.
@@ -234,7 +234,7 @@ class StoreFull(LimitExceeded):
 
 
 class AlreadyRegistered(BoundedActorsError):
-    """A registry already holds an entry under the key."""
+    """A registry already contains an entry under the key."""
 
     def __init__(self, key: object) -> None:
         self.key = key

@@ -78,7 +78,7 @@ class Registry:
 
         Raises:
             AlreadyRegistered: ``key`` is taken.
-            RegistryFull: the registry holds ``limit`` entries.
+            RegistryFull: the registry contains ``limit`` entries.
             TypeError: ``key`` is unhashable.
         """
         stored = table_key(key)

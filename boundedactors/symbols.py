@@ -1,4 +1,4 @@
-"""A symbol table with a hard ceiling: the bounded answer to the BEAM atom table.
+"""A symbol table with a hard ceiling: the bounded counterpart of the BEAM atom table.
 
 The BEAM never collects atoms, so a program that turns untrusted text into atoms
 (JSON keys, HTTP method names) fills the table and the whole VM aborts. A
@@ -99,7 +99,7 @@ class SymbolTable:
     def from_allowlist(
         cls, texts: Iterable[str], *, max_length: int = 255, overflow: str | None = None
     ) -> SymbolTable:
-        """Build a table that holds exactly ``texts`` and accepts nothing new.
+        """Build a table that contains exactly ``texts`` and accepts nothing new.
 
         This is the allowlist form of ``String.to_existing_atom``: ``get`` finds the
         allowed names, and ``intern`` of anything else raises
