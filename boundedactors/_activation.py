@@ -24,14 +24,13 @@ from .clock import LoopClock, TimerHandle, call_later, run_with_timeout
 from .errors import ActorNotFound, ActorStopped, AskTimeout, MailboxFull
 from .quotas import TokenBucket
 from .runtime import (
-    DROP_OLDEST,
     IDLE,
     QUEUED,
-    REJECT,
     STOPPED,
     STOPPING,
     ActorRef,
     Ask,
+    overflow_full_queue,
 )
 from .stores import StateStore
 
@@ -832,30 +831,9 @@ class Passivator:
         if size is None or len(buffer) < size:
             buffer.append(item)
             return
-        supervisor = self._supervisor
-        overflow = self._overflow
-        if overflow == REJECT or (type(item) is Ask and overflow != DROP_OLDEST):
-            supervisor._counters.mailbox_rejected += 1
-            supervisor._rejections.record("mailbox_full")
-            raise MailboxFull(
-                limit=size, current=len(buffer), actor=_label(transit.key)
-            )
-        supervisor._counters.mailbox_dropped += 1
-        if overflow == DROP_OLDEST:
-            dropped = buffer.popleft()
-            buffer.append(item)
-        else:
-            dropped = item
-        if type(dropped) is Ask:
-            future = dropped.future
-            if not future.done():
-                future.set_exception(
-                    MailboxFull(
-                        limit=size, current=len(buffer), actor=_label(transit.key)
-                    )
-                )
-            dropped = dropped.message
-        supervisor._dead_letter(dropped, transit.key, "mailbox_full")
+        overflow_full_queue(
+            self._supervisor, buffer, item, self._overflow, size, transit.key
+        )
 
     def _deliver(self, ref: ActorRef[Any, Any], item: Any) -> None:
         try:

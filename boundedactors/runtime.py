@@ -68,9 +68,9 @@ class Ask:
 
 
 class ChildOwner(Protocol):
-    """What workers and references need from the supervisor that owns an actor.
+    """The part of a supervisor that workers and references call.
 
-    ``boundedactors.supervisor.Supervisor`` implements it; naming it here keeps the
+    ``boundedactors.supervisor.Supervisor`` implements it. Naming it here keeps the
     runtime below the supervisor in the import graph.
     """
 
@@ -409,34 +409,15 @@ class ActorRef(Generic[MessageT, ReplyT]):
         return extra
 
     def _overflow(self, mailbox: deque[Any], message: object) -> None:
-        supervisor = self._spec.supervisor
-        policy = self._spec.overflow
-        if policy == REJECT:
-            supervisor._counters.mailbox_rejected += 1
-            supervisor._rejections.record("mailbox_full")
-            raise MailboxFull(
-                limit=self._spec.mailbox_size or 0,
-                current=len(mailbox),
-                actor=_label(self._name),
-            )
-        supervisor._counters.mailbox_dropped += 1
-        if policy == DROP_OLDEST:
-            dropped = mailbox.popleft()
-            mailbox.append(message)
-        else:
-            dropped = message
-        if type(dropped) is Ask:
-            future = dropped.future
-            if not future.done():
-                future.set_exception(
-                    MailboxFull(
-                        limit=self._spec.mailbox_size or 0,
-                        current=len(mailbox),
-                        actor=_label(self._name),
-                    )
-                )
-            dropped = dropped.message
-        supervisor._dead_letter(dropped, self._name, "mailbox_full")
+        spec = self._spec
+        overflow_full_queue(
+            spec.supervisor,
+            mailbox,
+            message,
+            spec.overflow,
+            spec.mailbox_size or 0,
+            self._name,
+        )
 
     async def _wait_for_room(
         self, size: int, timeout: float | None, *, first: bool = False
@@ -502,6 +483,40 @@ def _check_timeout(timeout: object) -> None:
 
 def _label(name: object) -> str | None:
     return None if name is None else str(name)[:80]
+
+
+def overflow_full_queue(
+    supervisor: ChildOwner,
+    queue: deque[Any],
+    item: object,
+    policy: int,
+    size: int,
+    recipient: object,
+) -> None:
+    """Apply the overflow ``policy`` to ``item`` arriving at the full ``queue``.
+
+    Under ``"reject"``, and for an ask under any policy but ``"drop_oldest"``,
+    this raises :class:`MailboxFull`. Otherwise one message is dropped to dead
+    letters, and a dropped ask's caller gets :class:`MailboxFull`.
+    """
+    if policy == REJECT or (type(item) is Ask and policy != DROP_OLDEST):
+        supervisor._counters.mailbox_rejected += 1
+        supervisor._rejections.record("mailbox_full")
+        raise MailboxFull(limit=size, current=len(queue), actor=_label(recipient))
+    supervisor._counters.mailbox_dropped += 1
+    if policy == DROP_OLDEST:
+        dropped = queue.popleft()
+        queue.append(item)
+    else:
+        dropped = item
+    if type(dropped) is Ask:
+        future = dropped.future
+        if not future.done():
+            future.set_exception(
+                MailboxFull(limit=size, current=len(queue), actor=_label(recipient))
+            )
+        dropped = dropped.message
+    supervisor._dead_letter(dropped, recipient, "mailbox_full")
 
 
 def _expire(
@@ -578,9 +593,8 @@ class Runtime:
         tasks.extend(self._background)
         for task in tasks:
             task.cancel()
-        # Cancelled tasks normally end within a few loop passes; only a task
-        # that outlives them costs a real-time wait, so FakeClock tests arm no
-        # real timer here.
+        # Cancelled tasks normally end within a few loop passes. Only a task that
+        # outlives them costs a real-time wait, so FakeClock tests arm no timer.
         for _ in range(10):
             if all(task.done() for task in tasks):
                 break

@@ -97,7 +97,7 @@ class Supervisor:
             restarts of all children together, so a few messages that crash
             their actors stop every child. ``"child"`` counts each actor's
             restarts on its own and stops only an actor past the limit, sending
-            its mail to dead letters; use it when outsiders choose the messages.
+            its mail to dead letters. Use it when outsiders choose the messages.
         restart_backoff, restart_backoff_max, restart_jitter: the n-th consecutive
             restart of an actor waits ``min(restart_backoff * 2**(n-1),
             restart_backoff_max)`` seconds, times a random factor in
@@ -610,18 +610,7 @@ class Supervisor:
         self._check_quotas(quota_key, stored_key, children=child_slot)
         reservation = Reservation(self, stored_key, child_slot)
         self._reservations[reservation] = None
-        supervisor: Supervisor | None = self
-        now = None
-        while supervisor is not None:
-            if child_slot:
-                supervisor._reserved += 1
-            if supervisor._bucket is not None:
-                if now is None:
-                    now = self.clock.now()
-                supervisor._bucket.take(now)
-            if supervisor._per_key is not None and stored_key is not None:
-                supervisor._per_key.add(stored_key)
-            supervisor = supervisor._parent
+        self._charge_quotas(stored_key, live=False, child_slot=child_slot)
         return reservation
 
     def _release(self, reservation: Reservation) -> None:
@@ -666,10 +655,20 @@ class Supervisor:
         )
 
     def _commit_spawn(self, stored_key: Hashable | None) -> None:
+        self._charge_quotas(stored_key, live=True, child_slot=False)
+
+    def _charge_quotas(
+        self, stored_key: Hashable | None, *, live: bool, child_slot: bool
+    ) -> None:
+        # Up the whole chain: count a live actor (or hold a child slot for a
+        # reservation), take a spawn token, and count the quota key.
         supervisor: Supervisor | None = self
         now = None
         while supervisor is not None:
-            supervisor._total += 1
+            if live:
+                supervisor._total += 1
+            elif child_slot:
+                supervisor._reserved += 1
             if supervisor._bucket is not None:
                 if now is None:
                     now = self.clock.now()
@@ -809,7 +808,7 @@ class Supervisor:
             self._runtime.schedule(ref)
 
     async def _handle_stop_request(self, ref: ActorRef[Any, Any]) -> None:
-        """Act on a stop or restart request, on the worker that holds ``ref``."""
+        """Act on a stop or restart request, on the worker that runs ``ref``."""
         extra = ref._extra
         assert extra is not None
         reason = extra.stop_reason
